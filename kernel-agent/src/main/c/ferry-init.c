@@ -1,0 +1,242 @@
+/*
+ * ferry-init: the launcher and the init of one Ferry logical host (LH).
+ *
+ *   ferry-init --cgroup-procs FILE [--cgroup-procs FILE ...] --status FILE
+ *              --uid U --gid G [--groups G1,G2,...] [--umask OCTAL] [--cwd DIR]
+ *              [--nice N] [--rlimit RES:SOFT:HARD ...] -- PROG ARGV0 [ARG ...]
+ *
+ * RES is the Linux resource number (RLIMIT_NOFILE = 7, ...); SOFT and HARD are decimal or
+ * "unlimited". PROG is searched along the PATH of this process' environment, which is the
+ * program's environment (the caller sets it). Without --groups the program has no
+ * supplementary groups; --umask defaults to 022, --cwd to "/", --nice to 0.
+ *
+ * 1. Launcher (caller's pid namespace): joins every --cgroup-procs file, so all it creates
+ *    lives in the LH's cgroups; opens --status; setsid() so a terminal signal aimed at the
+ *    caller's session never reaches the LH; unshare(CLONE_NEWPID|CLONE_NEWNS); forks the init;
+ *    closes its stdio; waits. Exits 0, or 1 for a launch failure ("ferry-init: ..." on stderr).
+ * 2. Init (pid 1): makes "/" a slave mount, mounts a fresh /proc, forks exactly once (pid 2),
+ *    closes its stdio copies (so the program's stdout reaches EOF when the program ends),
+ *    reaps every child and, when pid 2 ends, writes the status line and exits, which makes
+ *    the kernel kill whatever is left in the namespace.
+ * 3. pid 2: own process group, rlimits, nice, umask, groups/gid/uid, chdir, default signal
+ *    dispositions and an empty signal mask, then execvp. chdir comes after the credentials are
+ *    dropped: the directory must be reachable by the user (root may not enter a root-squashed
+ *    NFS home, and the user must not be parked in a directory it cannot open).
+ *
+ * Status file, one text line:  "exited WAITSTATUS"  (pid 2's raw wait status)
+ *                              "exec-failed ERRNO"  (exec or chdir failed)
+ *                              "launch-failed TEXT" (setup failed before the program ran)
+ *                              "init-killed WAITSTATUS" (the init ended without reporting)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_PROCS_FILES 8
+#define MAX_RLIMITS 16
+
+struct options {
+    const char *procs[MAX_PROCS_FILES];
+    int nprocs;
+    const char *status;
+    long long uid, gid;
+    gid_t *groups;
+    size_t ngroups;
+    mode_t umask;
+    const char *cwd;
+    int nice;
+    struct { int resource; struct rlimit limit; } rlimits[MAX_RLIMITS];
+    int nrlimits;
+    const char *prog;
+    char **argv;
+};
+
+static int status_fd = -1;
+
+/* A launch failure before the program runs: tell the caller on stderr and in the status file. */
+static void fail(const char *what, int err) {
+    const char *why = err ? strerror(err) : "invalid arguments";
+    fprintf(stderr, "ferry-init: %s: %s\n", what, why);
+    if (status_fd >= 0) dprintf(status_fd, "launch-failed %s: %s\n", what, why);
+    _exit(1);
+}
+
+static unsigned long long number(const char *text, int base, const char *what) {
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, base);
+    if (errno || end == text || *end || text[0] == '-') fail(what, errno);
+    return value;
+}
+
+static int signed_number(const char *text, const char *what) {
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end) fail(what, errno);
+    return (int)value;
+}
+
+static rlim_t limit_value(const char *text) {
+    return strcmp(text, "unlimited") == 0 ? RLIM_INFINITY : (rlim_t)number(text, 10, "--rlimit");
+}
+
+static void parse_rlimit(struct options *o, char *spec) {
+    char *soft = strchr(spec, ':'), *hard = soft ? strchr(soft + 1, ':') : NULL;
+    if (!hard || o->nrlimits == MAX_RLIMITS) fail("--rlimit", 0);
+    *soft++ = '\0';
+    *hard++ = '\0';
+    o->rlimits[o->nrlimits].resource = (int)number(spec, 10, "--rlimit");
+    o->rlimits[o->nrlimits].limit.rlim_cur = limit_value(soft);
+    o->rlimits[o->nrlimits].limit.rlim_max = limit_value(hard);
+    o->nrlimits++;
+}
+
+static void parse_groups(struct options *o, char *list) {
+    size_t n = *list ? 1 : 0;
+    for (const char *c = list; *c; c++) n += *c == ',';
+    free(o->groups);   /* the last --groups wins */
+    o->ngroups = 0;
+    o->groups = calloc(n ? n : 1, sizeof(gid_t));
+    if (!o->groups) fail("--groups", ENOMEM);
+    for (char *g = strtok(list, ","); g; g = strtok(NULL, ","))
+        o->groups[o->ngroups++] = (gid_t)number(g, 10, "--groups");
+}
+
+static void parse(int argc, char **argv, struct options *o) {
+    *o = (struct options){ .uid = -1, .gid = -1, .umask = 022, .cwd = "/" };
+    int i = 1;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
+        const char *opt = argv[i];
+        char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) fail(opt, 0);
+        if (!strcmp(opt, "--cgroup-procs") && o->nprocs < MAX_PROCS_FILES) o->procs[o->nprocs++] = val;
+        else if (!strcmp(opt, "--status")) o->status = val;
+        else if (!strcmp(opt, "--uid")) o->uid = (long long)number(val, 10, opt);
+        else if (!strcmp(opt, "--gid")) o->gid = (long long)number(val, 10, opt);
+        else if (!strcmp(opt, "--groups")) parse_groups(o, val);
+        else if (!strcmp(opt, "--umask")) o->umask = (mode_t)number(val, 8, opt) & 0777;
+        else if (!strcmp(opt, "--cwd")) o->cwd = val;
+        else if (!strcmp(opt, "--nice")) o->nice = signed_number(val, opt);
+        else if (!strcmp(opt, "--rlimit")) parse_rlimit(o, val);
+        else fail(opt, 0);
+    }
+    /* after "--": PROG ARGV0 [ARG ...] */
+    if (i + 2 >= argc || !o->status || o->uid < 0 || o->gid < 0) fail("usage", 0);
+    o->prog = argv[i + 1];
+    o->argv = &argv[i + 2];
+}
+
+/* What pid 2 tells the init through a close-on-exec pipe, only when it could not exec. */
+struct child_failure { int err; char what[28]; };
+
+static void child_fail(int report_fd, const char *what) {
+    struct child_failure f = { .err = errno };
+    snprintf(f.what, sizeof f.what, "%s", what);
+    if (write(report_fd, &f, sizeof f) < 0) { /* the init then reports the exit status */ }
+    _exit(127);
+}
+
+static void run_program(const struct options *o, int report_fd) {
+    if (setpgid(0, 0) < 0) child_fail(report_fd, "setpgid");
+    for (int i = 0; i < o->nrlimits; i++)
+        if (setrlimit(o->rlimits[i].resource, &o->rlimits[i].limit) < 0) child_fail(report_fd, "setrlimit");
+    if (setpriority(PRIO_PROCESS, 0, o->nice) < 0) child_fail(report_fd, "setpriority");
+    umask(o->umask);
+    if (setgroups(o->ngroups, o->groups) < 0) child_fail(report_fd, "setgroups");
+    if (setgid((gid_t)o->gid) < 0) child_fail(report_fd, "setgid");
+    if (setuid((uid_t)o->uid) < 0) child_fail(report_fd, "setuid");
+    if (chdir(o->cwd) < 0) child_fail(report_fd, "chdir");
+    /* Raw rt_sigaction: glibc refuses its internal signals 32/33, which a spawner may have left
+     * ignored; a zeroed kernel sigaction is SIG_DFL with no flags. Ignored dispositions would
+     * survive the exec. */
+    unsigned long dfl[4] = { 0 };   /* handler, flags, restorer, mask (x86_64 and arm64 layout) */
+    for (int sig = 1; sig < _NSIG; sig++) syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(unsigned long));
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvp(o->prog, o->argv);
+    child_fail(report_fd, "exec");
+}
+
+static int run_init(const struct options *o) {
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make / a slave mount", errno);
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("mount /proc", errno);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) fail("pipe", errno);
+    pid_t program = fork();
+    if (program < 0) fail("fork", errno);
+    if (program == 0) {
+        close(report[0]);
+        run_program(o, report[1]);
+    }
+    close(report[1]);
+    close(0);
+    close(1);
+    close(2);
+
+    struct child_failure failure;
+    size_t got = 0;
+    while (got < sizeof failure) {   /* EOF at exec (close-on-exec) or at pid 2's death */
+        ssize_t n = read(report[0], (char *)&failure + got, sizeof failure - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(report[0]);
+
+    int status = 0;
+    for (;;) {   /* orphans of the program are reparented to us: reap them until pid 2 ends */
+        pid_t done = waitpid(-1, &status, 0);
+        if (done == program) break;
+        if (done < 0 && errno != EINTR) break;
+    }
+    if (got == sizeof failure && (!strcmp(failure.what, "exec") || !strcmp(failure.what, "chdir")))
+        dprintf(status_fd, "exec-failed %d\n", failure.err);
+    else if (got == sizeof failure)
+        dprintf(status_fd, "launch-failed %s: %s\n", failure.what, strerror(failure.err));
+    else
+        dprintf(status_fd, "exited %d\n", status);
+    return 0;
+}
+
+static void join_cgroup(const char *procs_file) {
+    int fd = open(procs_file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) fail(procs_file, errno);
+    close(fd);
+}
+
+int main(int argc, char **argv) {
+    struct options o;
+    parse(argc, argv, &o);
+    status_fd = open(o.status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (status_fd < 0) fail(o.status, errno);
+    for (int i = 0; i < o.nprocs; i++) join_cgroup(o.procs[i]);
+    if (setsid() < 0) fail("setsid", errno);
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0) fail("unshare", errno);
+    pid_t init = fork();
+    if (init < 0) fail("fork", errno);
+    if (init == 0) _exit(run_init(&o));
+    close(0);
+    close(1);
+    close(2);
+
+    int status;
+    while (waitpid(init, &status, 0) < 0)
+        if (errno != EINTR) fail("wait for init", errno);
+    if (WIFEXITED(status)) return WEXITSTATUS(status) == 0 ? 0 : 1;
+    if (lseek(status_fd, 0, SEEK_CUR) == 0) dprintf(status_fd, "init-killed %d\n", status);
+    return 0;
+}

@@ -1,0 +1,50 @@
+package dev.ferry.agent;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+
+/** The command line of ferry-init for one launch (its grammar is documented in ferry-init.c). */
+final class InitCommand {
+    private InitCommand() {}
+
+    static List<String> of(Path initBinary, List<Path> procsFiles, Path statusFile, LaunchSpec spec,
+                           List<RlimitSpec> rlimits) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(initBinary.toString());
+        for (Path procs : procsFiles) {
+            cmd.add("--cgroup-procs");
+            cmd.add(procs.toString());
+        }
+        cmd.add("--status");
+        cmd.add(statusFile.toString());
+        cmd.add("--uid");
+        cmd.add(Integer.toUnsignedString(spec.uid()));
+        cmd.add("--gid");
+        cmd.add(Integer.toUnsignedString(spec.gid()));
+        int[] groups = spec.groups();
+        if (groups.length > 0) {
+            StringJoiner list = new StringJoiner(",");
+            for (int g : groups) {
+                list.add(Integer.toUnsignedString(g));
+            }
+            cmd.add("--groups");
+            cmd.add(list.toString());
+        }
+        cmd.add("--umask");
+        cmd.add(Integer.toOctalString(spec.umask()));
+        cmd.add("--cwd");
+        cmd.add(spec.cwd());
+        cmd.add("--nice");
+        cmd.add(Integer.toString(spec.nice()));
+        for (RlimitSpec r : rlimits) {
+            cmd.add("--rlimit");
+            cmd.add(r.resource() + ":" + RlimitSpec.format(r.soft()) + ":" + RlimitSpec.format(r.hard()));
+        }
+        cmd.add("--");
+        cmd.add(spec.argv().get(0));   // the file to run, searched along the program's PATH
+        cmd.addAll(spec.argv());       // argv[0] onwards
+        return cmd;
+    }
+}

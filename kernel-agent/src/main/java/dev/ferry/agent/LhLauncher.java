@@ -1,0 +1,91 @@
+package dev.ferry.agent;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts programs as logical hosts: creates the LH's cgroup and runs ferry-init (launcher, then
+ * init as pid 1 of a new pid and mount namespace, then the program as pid 2) with the
+ * program's environment as its own and its stdio on pipes this JVM holds.
+ */
+public final class LhLauncher {
+    private final Path initBinary;
+    private final CgroupTree cgroups;
+    private final Path stateDir;
+    private final ProcFs proc = ProcFs.host();
+
+    /** {@code stateDir} receives one short-lived status file per running LH. */
+    public LhLauncher(Path initBinary, CgroupTree cgroups, Path stateDir) {
+        this.initBinary = initBinary;
+        this.cgroups = cgroups;
+        this.stateDir = stateDir;
+    }
+
+    /** System property ferry.init, else $FERRY_HOME/kernel-agent/target/native/ferry-init. */
+    public static Path defaultInitBinary() {
+        String explicit = System.getProperty("ferry.init");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        String home = System.getenv("FERRY_HOME");
+        if (home == null || home.isBlank()) {
+            throw new IllegalStateException("set the system property ferry.init or FERRY_HOME to find ferry-init");
+        }
+        return Path.of(home, "kernel-agent", "target", "native", "ferry-init");
+    }
+
+    public LaunchedLh launch(LaunchSpec spec) throws LaunchException {
+        if (!Files.isExecutable(initBinary)) {
+            throw new LaunchException("ferry-init not found or not executable: " + initBinary);
+        }
+        List<String> warnings = new ArrayList<>();
+        List<RlimitSpec> rlimits;
+        try {
+            rlimits = RlimitClamp.clamp(spec.rlimits(), warnings);
+        } catch (UncheckedIOException e) {
+            throw new LaunchException("reading this host's limits: " + e.getCause().getMessage(), e);
+        }
+        Map<String, String> env = environment(spec.env(), warnings);
+        LhCgroup cgroup;
+        try {
+            cgroup = cgroups.create(spec.lhId());
+        } catch (IOException e) {
+            throw new LaunchException("creating the cgroup of LH " + spec.lhId() + ": " + e.getMessage(), e);
+        }
+        Path statusFile = stateDir.resolve("lh-" + spec.lhId() + ".status");
+        try {
+            Files.createDirectories(stateDir);
+            ProcessBuilder pb = new ProcessBuilder(InitCommand.of(initBinary, cgroup.procsFiles(), statusFile, spec, rlimits));
+            pb.environment().clear();
+            pb.environment().putAll(env);
+            pb.redirectErrorStream(false);
+            pb.directory(new File("/"));   // the launcher must not pin the PM's directory
+            Process launcher = pb.start();
+            return new LaunchedProcess(spec.lhId(), launcher, cgroup, statusFile, proc, warnings);
+        } catch (IOException | RuntimeException e) {
+            cgroup.remove();
+            throw new LaunchException("starting " + initBinary + " for LH " + spec.lhId() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "K=V" entries as a map; entries the kernel could not pass on are dropped with a warning. */
+    static Map<String, String> environment(List<String> entries, List<String> warnings) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String entry : entries) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0 || entry.indexOf('\0') >= 0) {
+                warnings.add("environment entry dropped (not NAME=VALUE): " + entry.replace('\0', '?'));
+                continue;
+            }
+            env.put(entry.substring(0, eq), entry.substring(eq + 1));
+        }
+        return env;
+    }
+}

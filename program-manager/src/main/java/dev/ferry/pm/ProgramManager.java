@@ -1,0 +1,131 @@
+package dev.ferry.pm;
+
+import dev.ferry.agent.CgroupTree;
+import dev.ferry.agent.LhLauncher;
+import dev.ferry.agent.ProcFs;
+import dev.ferry.lhcache.ClusterKey;
+import dev.ferry.lhcache.GroupChannel;
+import dev.ferry.lhcache.GroupConfig;
+import dev.ferry.lhcache.HostDirectory;
+import dev.ferry.lhcache.LhCache;
+import dev.ferry.lhcache.ReplayGuard;
+import dev.ferry.pm.group.GroupResponder;
+import dev.ferry.pm.group.HostSelector;
+import dev.ferry.pm.lh.LhRegistry;
+import dev.ferry.pm.local.LocalServer;
+import dev.ferry.pm.peer.LhHost;
+import dev.ferry.pm.peer.PeerAuth;
+import dev.ferry.pm.peer.PeerClients;
+import dev.ferry.pm.peer.PeerService;
+import dev.ferry.pm.peer.Permissions;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/** One host's program manager: wires the parts together and owns their life cycle. */
+public final class ProgramManager implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ProgramManager.class.getName());
+    static final Duration GROUP_ATTEMPT = Duration.ofMillis(200);
+    static final int GROUP_ATTEMPTS = 3;
+
+    private final PmConfig config;
+    private final ExecutorService pool = Executors.newCachedThreadPool(daemon("pm-worker"));
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, daemon("pm-timer"));
+    private GroupChannel group;
+    private PeerClients peers;
+    private Server grpc;
+    private LocalServer local;
+    private LhRegistry registry;
+    private CgroupTree cgroups;
+
+    public ProgramManager(PmConfig config) {
+        this.config = config;
+    }
+
+    public void start() throws IOException {
+        Files.createDirectories(config.stateDir());
+        ClusterKey key = ClusterKey.load(config.keyFile());
+        ProcFs proc = ProcFs.host();
+        cgroups = CgroupTree.probe(config.cgroupName());
+        LOG.info("cgroups: " + cgroups.describe());
+        registry = new LhRegistry(config.hostName(),
+                new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
+        HostState state = new HostState(config, registry, proc, System::nanoTime);
+        timer.scheduleAtFixedRate(state::sample, 1, 1, TimeUnit.SECONDS);
+
+        NetworkInterface iface = config.interfaceName().isEmpty() ? null : NetworkInterface.getByName(config.interfaceName());
+        if (!config.interfaceName().isEmpty() && iface == null) {
+            throw new IOException("no network interface " + config.interfaceName());
+        }
+        group = new GroupChannel(new GroupConfig(config.group(), config.groupPort(), iface, config.hostName(), config.grpcAddress()),
+                key, System::currentTimeMillis);
+        LhCache lhCache = new LhCache(group, GROUP_ATTEMPT, GROUP_ATTEMPTS);
+        HostDirectory hosts = new HostDirectory(group, GROUP_ATTEMPT, GROUP_ATTEMPTS);
+        GroupResponder responder = new GroupResponder(config, group, state, registry, lhCache, hosts, timer);
+
+        PeerAuth auth = new PeerAuth(key, new ReplayGuard(Duration.ofSeconds(60), System::currentTimeMillis), System::currentTimeMillis);
+        peers = new PeerClients(auth);
+        LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice());
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
+                .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
+                .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
+                .executor(pool)
+                .build()
+                .start();
+        group.start(responder::onDatagram);
+
+        Cluster cluster = new Cluster(config, group, hosts, lhCache,
+                new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
+        local = new LocalServer(config.socketPath(), cluster, pool);
+        local.start();
+        LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",
+                config.hostName(), config.grpcAddress(), config.group().getHostAddress(), config.groupPort(), config.socketPath()));
+    }
+
+    @Override
+    public void close() {
+        LOG.info("program manager " + config.hostName() + " stopping");
+        try {
+            if (local != null) {
+                local.close();
+            }
+        } catch (IOException ignored) {
+            // socket file already gone
+        }
+        if (registry != null) {
+            registry.killAll();
+        }
+        if (grpc != null) {
+            grpc.shutdownNow();
+        }
+        if (peers != null) {
+            peers.close();
+        }
+        if (group != null) {
+            group.close();
+        }
+        if (cgroups != null) {
+            cgroups.removeEmpty();
+        }
+        timer.shutdownNow();
+        pool.shutdownNow();
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,150 @@
+package dev.ferry.pm.lh;
+
+import dev.ferry.agent.LaunchedLh;
+import dev.ferry.agent.ProgramExit;
+import dev.ferry.proto.v1.ExitStatus;
+import dev.ferry.proto.v1.ProgramSpec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A logical host running on this host: the launched program, its output logs, its stdin
+ * sink and its exit. Pumps copy the program's stdout/stderr pipes into the logs; the exit is
+ * reported only after both pipes reached end of file, so a client that receives the exit has
+ * every byte of output before it.
+ */
+public final class HostedLh {
+    private static final Logger LOG = Logger.getLogger(HostedLh.class.getName());
+    static final int LOG_CAPACITY = 4 << 20;
+
+    private final String id;
+    private final ProgramSpec spec;
+    private final LhOwner owner;
+    private final LaunchedLh launched;
+    private final long startedMillis;
+    private final OutputLog stdout = new OutputLog(LOG_CAPACITY);
+    private final OutputLog stderr = new OutputLog(LOG_CAPACITY);
+    private final StdinSink stdin;
+    private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    private volatile boolean userStopped;
+
+    public HostedLh(String id, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis) {
+        this.id = id;
+        this.spec = spec;
+        this.owner = owner;
+        this.launched = launched;
+        this.startedMillis = startedMillis;
+        this.stdin = new StdinSink(launched.stdin(), id);
+        CompletableFuture<Void> out = pump(launched.stdout(), stdout, "stdout");
+        CompletableFuture<Void> err = pump(launched.stderr(), stderr, "stderr");
+        launched.exit().thenCombine(CompletableFuture.allOf(out, err), (e, ignored) -> e)
+                .whenComplete((e, t) -> {
+                    stdin.stop();
+                    exit.complete(t == null ? toStatus(e) : ferryFailure(t));
+                    stdout.poke();
+                    stderr.poke();
+                });
+    }
+
+    private CompletableFuture<Void> pump(InputStream in, OutputLog log, String what) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[64 * 1024];
+            try (in) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    log.append(buf, 0, n);
+                }
+            } catch (IOException e) {
+                LOG.log(Level.FINE, id + " " + what + " pipe ended", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                log.close();
+                done.complete(null);
+            }
+        }, what + "-" + id);
+        t.setDaemon(true);
+        t.start();
+        return done;
+    }
+
+    private ExitStatus toStatus(ProgramExit e) {
+        ExitStatus.Builder b = ExitStatus.newBuilder().setCode(e.shellCode()).setWaitStatus(e.waitStatus());
+        if (e.execErrno() != 0 || e.launchFailed()) {
+            b.setExecFailed(e.execErrno() != 0).setMessage(e.message() == null ? e.describe() : e.message());
+        }
+        return b.build();
+    }
+
+    private static ExitStatus ferryFailure(Throwable t) {
+        return ExitStatus.newBuilder().setCode(255).setMessage("lost track of the program: " + t.getMessage()).build();
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public ProgramSpec spec() {
+        return spec;
+    }
+
+    public LhOwner owner() {
+        return owner;
+    }
+
+    public LaunchedLh launched() {
+        return launched;
+    }
+
+    public long startedMillis() {
+        return startedMillis;
+    }
+
+    public OutputLog stdout() {
+        return stdout;
+    }
+
+    public OutputLog stderr() {
+        return stderr;
+    }
+
+    public StdinSink stdin() {
+        return stdin;
+    }
+
+    /** Completes once the program ended and all its output is in the logs. */
+    public CompletableFuture<ExitStatus> exit() {
+        return exit;
+    }
+
+    public boolean userStopped() {
+        return userStopped;
+    }
+
+    /** Suspends the whole LH in the freezer at the user's request ({@code lhosts stop}). */
+    public synchronized void stop() throws IOException {
+        launched.cgroup().freeze();
+        userStopped = true;
+    }
+
+    public synchronized void cont() throws IOException {
+        userStopped = false;
+        launched.cgroup().thaw();
+    }
+
+    /** Ends the LH: every process in it gets SIGKILL. */
+    public void kill() {
+        launched.cgroup().killAll();
+    }
+
+    public String program() {
+        List<String> argv = spec.getArgvList();
+        String a0 = argv.isEmpty() ? "" : argv.get(0);
+        return a0.substring(a0.lastIndexOf('/') + 1);
+    }
+}

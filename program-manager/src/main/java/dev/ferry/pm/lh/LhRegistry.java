@@ -1,0 +1,162 @@
+package dev.ferry.pm.lh;
+
+import dev.ferry.agent.LaunchException;
+import dev.ferry.agent.LaunchSpec;
+import dev.ferry.agent.LaunchedLh;
+import dev.ferry.agent.LhLauncher;
+import dev.ferry.agent.ProcFs;
+import dev.ferry.agent.ProcStatus;
+import dev.ferry.pm.FerryException;
+import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.LhInfo;
+import dev.ferry.proto.v1.ProcessInfo;
+import dev.ferry.proto.v1.ProgramSpec;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.logging.Logger;
+
+/** The logical hosts this program manager hosts, from launch until shortly after they exit. */
+public final class LhRegistry {
+    private static final Logger LOG = Logger.getLogger(LhRegistry.class.getName());
+    /** How long an exited LH stays listed (state "exited") and its output kept for a late client. */
+    static final long EXITED_RETENTION_MS = 60_000;
+
+    private final String hostName;
+    private final LhLauncher launcher;
+    private final ProcFs proc;
+    private final LongSupplier clock;
+    private final Map<String, HostedLh> lhs = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lh-reaper");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public LhRegistry(String hostName, LhLauncher launcher, ProcFs proc, LongSupplier clock) {
+        this.hostName = hostName;
+        this.launcher = launcher;
+        this.proc = proc;
+        this.clock = clock;
+    }
+
+    public HostedLh launch(String id, ProgramSpec spec, LhOwner owner, LaunchSpec launchSpec) throws FerryException {
+        if (lhs.containsKey(id)) {
+            throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s exists already", id);
+        }
+        LaunchedLh launched;
+        try {
+            launched = launcher.launch(launchSpec);
+        } catch (LaunchException e) {
+            throw new FerryException(ErrorCode.INTERNAL, "could not start " + spec.getArgv(0) + " on " + hostName + ": " + e.getMessage(), e);
+        }
+        HostedLh lh = new HostedLh(id, spec, owner, launched, clock.getAsLong());
+        lhs.put(id, lh);
+        lh.exit().whenComplete((status, t) -> {
+            LOG.info(() -> "LH " + id + " exited: code " + (status == null ? "?" : status.getCode()));
+            launched.cgroup().remove();
+            reaper.schedule(() -> forget(id), EXITED_RETENTION_MS, TimeUnit.MILLISECONDS);
+        });
+        return lh;
+    }
+
+    /** Drops an exited LH once its exit was delivered (or its retention ran out). */
+    public void forget(String id) {
+        HostedLh lh = lhs.get(id);
+        if (lh != null && lh.exit().isDone()) {
+            lhs.remove(id);
+        }
+    }
+
+    public Optional<HostedLh> get(String id) {
+        return Optional.ofNullable(lhs.get(id));
+    }
+
+    public Collection<HostedLh> all() {
+        return lhs.values();
+    }
+
+    public int guestCount() {
+        return (int) lhs.values().stream().filter(l -> l.owner().guest() && !l.exit().isDone()).count();
+    }
+
+    public LhInfo describe(HostedLh lh) {
+        LhInfo.Builder b = LhInfo.newBuilder()
+                .setId(lh.id())
+                .setHost(hostName)
+                .setUser(lh.owner().caller().getUser())
+                .setUid(lh.owner().uid())
+                .setProgram(lh.program())
+                .addAllArgv(lh.spec().getArgvList())
+                .setStartedMs(lh.startedMillis())
+                .setGuest(lh.owner().guest())
+                .setOriginHost(lh.owner().originHost());
+        List<ProcessInfo> procs = lh.exit().isDone() ? List.of() : processes(lh);
+        b.addAllProcesses(procs);
+        b.setState(state(lh, procs));
+        return b.build();
+    }
+
+    private static String state(HostedLh lh, List<ProcessInfo> procs) {
+        if (lh.exit().isDone()) {
+            return "exited";
+        }
+        if (lh.userStopped()) {
+            return "stopped";
+        }
+        if (lh.launched().cgroup().frozen()) {
+            return "frozen";
+        }
+        boolean programStopped = procs.stream().anyMatch(p -> p.getPid() == 2 && p.getState().equals("stopped"));
+        return programStopped ? "stopped" : "running";
+    }
+
+    /** The LH's processes as users see them: LHID.PID next to the host pid (init and launcher are Ferry's, hidden). */
+    private List<ProcessInfo> processes(HostedLh lh) {
+        List<ProcessInfo> out = new ArrayList<>();
+        for (int hostPid : lh.launched().cgroup().hostPids()) {
+            Optional<ProcStatus> st = proc.status(hostPid);
+            if (st.isEmpty() || st.get().nsPids().length < 2 || st.get().innermostPid() < 2) {
+                continue;
+            }
+            int pid = st.get().innermostPid();
+            String cmd = proc.cmdline(hostPid);
+            out.add(ProcessInfo.newBuilder()
+                    .setName(lh.id() + "." + pid)
+                    .setPid(pid)
+                    .setHostPid(hostPid)
+                    .setCommand(cmd.isEmpty() ? st.get().name() : cmd)
+                    .setState(stateWord(st.get().state()))
+                    .build());
+        }
+        out.sort((a, c) -> Integer.compare(a.getPid(), c.getPid()));
+        return out;
+    }
+
+    static String stateWord(char s) {
+        return switch (s) {
+            case 'R' -> "running";
+            case 'S', 'I' -> "sleeping";
+            case 'D' -> "disk-wait";
+            case 'T', 't' -> "stopped";
+            case 'Z' -> "zombie";
+            case 'X' -> "dead";
+            default -> String.valueOf(s);
+        };
+    }
+
+    /** Kills every LH (manager shutdown). */
+    public void killAll() {
+        for (HostedLh lh : lhs.values()) {
+            lh.kill();
+        }
+        reaper.shutdownNow();
+    }
+}

@@ -1,0 +1,143 @@
+package dev.ferry.pm.peer;
+
+import dev.ferry.agent.LaunchSpec;
+import dev.ferry.agent.RlimitClamp;
+import dev.ferry.agent.RlimitSpec;
+import dev.ferry.agent.Signals;
+import dev.ferry.pm.FerryException;
+import dev.ferry.pm.HostState;
+import dev.ferry.pm.lh.HostedLh;
+import dev.ferry.pm.lh.LhOwner;
+import dev.ferry.pm.lh.LhRegistry;
+import dev.ferry.proto.v1.Caller;
+import dev.ferry.proto.v1.ControlAction;
+import dev.ferry.proto.v1.CreateLhReply;
+import dev.ferry.proto.v1.CreateLhRequest;
+import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.HostStatus;
+import dev.ferry.proto.v1.ListLhsReply;
+import dev.ferry.proto.v1.ProgramSpec;
+import dev.ferry.proto.v1.Rlimit;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * What a program manager does for the logical hosts it hosts, on behalf of callers vouched for
+ * by their own manager: create, find (with the permission check), list, control, signal.
+ */
+public final class LhHost {
+    private static final Logger LOG = Logger.getLogger(LhHost.class.getName());
+    /** Same order of size as the kernel's own ARG_MAX budget for argv + environment. */
+    static final int MAX_ARGS_BYTES = 2 << 20;
+
+    private final String hostName;
+    private final LhRegistry registry;
+    private final HostState state;
+    private final Permissions permissions;
+    private final int guestNice;
+
+    public LhHost(String hostName, LhRegistry registry, HostState state, Permissions permissions, int guestNice) {
+        this.hostName = hostName;
+        this.registry = registry;
+        this.state = state;
+        this.permissions = permissions;
+        this.guestNice = guestNice;
+    }
+
+    public CreateLhReply create(CreateLhRequest req) throws FerryException {
+        ProgramSpec spec = req.getSpec();
+        validate(req.getLhId(), spec);
+        boolean guest = !req.getOriginHost().equals(hostName);
+        List<String> warnings = new ArrayList<>();
+        List<RlimitSpec> limits = RlimitClamp.clamp(toSpecs(spec.getRlimitsList()), warnings);
+        Caller c = req.getCaller();
+        LaunchSpec launch = new LaunchSpec(req.getLhId(), spec.getArgvList(), spec.getEnvList(), spec.getCwd(),
+                spec.getUmask(), c.getUid(), c.getGid(), c.getGroupsList().stream().mapToInt(Integer::intValue).toArray(),
+                limits, guest ? guestNice : 0);
+        HostedLh lh = registry.launch(req.getLhId(), spec, new LhOwner(c, req.getOriginHost(), guest), launch);
+        warnings.addAll(lh.launched().warnings());
+        LOG.info(() -> String.format("LH %s started for %s@%s: %s", lh.id(), c.getUser(), req.getOriginHost(), String.join(" ", spec.getArgvList())));
+        return CreateLhReply.newBuilder().setLhId(lh.id()).setHost(hostName)
+                .setHostPid(lh.launched().programHostPid()).addAllWarnings(warnings).build();
+    }
+
+    private static void validate(String id, ProgramSpec spec) throws FerryException {
+        if (!id.matches("[a-z0-9]{1,32}")) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "bad logical host id '%s'", id);
+        }
+        if (spec.getArgvCount() == 0 || spec.getArgv(0).isEmpty()) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "no program given");
+        }
+        if (!spec.getCwd().startsWith("/")) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "working directory must be absolute, got '%s'", spec.getCwd());
+        }
+        long size = 0;
+        for (String a : spec.getArgvList()) {
+            size += a.length() + 1;
+        }
+        for (String e : spec.getEnvList()) {
+            size += e.length() + 1;
+        }
+        if (size > MAX_ARGS_BYTES) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT,
+                    "arguments and environment are too large (%d bytes; the limit is %d)", size, MAX_ARGS_BYTES);
+        }
+    }
+
+    private static List<RlimitSpec> toSpecs(List<Rlimit> limits) {
+        return limits.stream().map(l -> new RlimitSpec(l.getResource(), l.getSoft(), l.getHard())).toList();
+    }
+
+    /** The LH if it is here and the caller may act on it. */
+    public HostedLh find(String id, Caller caller) throws FerryException {
+        HostedLh lh = registry.get(id).orElseThrow(() ->
+                FerryException.of(ErrorCode.NOT_FOUND, "no logical host %s on %s", id, hostName));
+        if (!permissions.mayActOn(caller, lh.owner())) {
+            LOG.warning(() -> "denied " + caller.getUser() + "@" + caller.getHost() + " access to LH " + id);
+            throw FerryException.of(ErrorCode.PERMISSION_DENIED, "%s may not act on logical host %s (owned by %s)",
+                    caller.getUser(), id, lh.owner().caller().getUser());
+        }
+        return lh;
+    }
+
+    public ListLhsReply list(Caller caller) {
+        ListLhsReply.Builder b = ListLhsReply.newBuilder();
+        for (HostedLh lh : registry.all()) {
+            b.addLhs(registry.describe(lh));
+        }
+        return b.build();
+    }
+
+    public void control(String id, Caller caller, ControlAction action) throws FerryException {
+        HostedLh lh = find(id, caller);
+        if (lh.exit().isDone()) {
+            throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s has exited", id);
+        }
+        try {
+            switch (action) {
+                case KILL -> lh.kill();
+                case STOP -> lh.stop();
+                case CONT -> lh.cont();
+                default -> throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "unknown action %s", action);
+            }
+        } catch (IOException e) {
+            throw new FerryException(ErrorCode.INTERNAL, "could not " + action.name().toLowerCase() + " " + id + ": " + e.getMessage(), e);
+        }
+        LOG.info(() -> action + " LH " + id + " by " + caller.getUser() + "@" + caller.getHost());
+    }
+
+    /** Delivers a signal to the program's process group, as the terminal would locally. */
+    public void signal(HostedLh lh, int sig) {
+        if (sig <= 0 || sig > 64) {
+            return;
+        }
+        LOG.fine(() -> "signal " + Signals.name(sig) + " to LH " + lh.id());
+        lh.launched().signalGroup(sig);
+    }
+
+    public HostStatus status() {
+        return state.status();
+    }
+}

@@ -1,0 +1,41 @@
+package dev.ferry.pm.peer;
+
+import dev.ferry.proto.v1.ProgramManagerGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/** One authenticated gRPC channel per peer address, made on first use and kept. */
+public final class PeerClients implements AutoCloseable {
+    public static final int MAX_MESSAGE = 16 << 20;
+    private final PeerAuth auth;
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    public PeerClients(PeerAuth auth) {
+        this.auth = auth;
+    }
+
+    private ManagedChannel channel(String address) {
+        return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+                .usePlaintext()
+                .intercept(auth.clientInterceptor())
+                .maxInboundMessageSize(MAX_MESSAGE)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .build());
+    }
+
+    public ProgramManagerGrpc.ProgramManagerBlockingStub blocking(String address, long timeoutMillis) {
+        return ProgramManagerGrpc.newBlockingStub(channel(address)).withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    public ProgramManagerGrpc.ProgramManagerStub async(String address) {
+        return ProgramManagerGrpc.newStub(channel(address));
+    }
+
+    @Override
+    public void close() {
+        channels.values().forEach(ManagedChannel::shutdownNow);
+    }
+}

@@ -4,6 +4,7 @@
  *   ferry-init --cgroup-procs FILE [--cgroup-procs FILE ...] --status FILE
  *              --uid U --gid G [--groups G1,G2,...] [--umask OCTAL] [--cwd DIR]
  *              [--nice N] [--rlimit RES:SOFT:HARD ...] -- PROG ARGV0 [ARG ...]
+ *   ferry-init --cgroup-procs FILE [...] --status FILE --restore PID
  *
  * RES is the Linux resource number (RLIMIT_NOFILE = 7, ...); SOFT and HARD are decimal or
  * "unlimited". PROG is searched along the PATH of this process' environment, which is the
@@ -23,6 +24,13 @@
  *    dropped: the directory must be reachable by the user (root may not enter a root-squashed
  *    NFS home, and the user must not be parked in a directory it cannot open).
  *
+ * Restore mode (--restore PID, PID >= 2): the init creates, instead of pid 2 running a program,
+ * one stub at pid PID (clone3 with set_tid, issued inside the new namespace) that keeps only
+ * fds 0/1/2 (the launcher's, i.e. the new stdio pipes), leads its own process group and loops
+ * in pause(); it stays root. The kernel agent then seizes it with ptrace and rebuilds the
+ * captured program in it (dev.ferry.agent.rebuild). The init reports the stub's wait status
+ * exactly like pid 2's in launch mode. --uid/--gid and the program options are not used.
+ *
  * Status file, one text line:  "exited WAITSTATUS"  (pid 2's raw wait status)
  *                              "exec-failed ERRNO"  (exec or chdir failed)
  *                              "launch-failed TEXT" (setup failed before the program ran)
@@ -34,6 +42,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +70,7 @@ struct options {
     int nrlimits;
     const char *prog;
     char **argv;
+    long restore_pid;   /* 0: launch mode */
 };
 
 static int status_fd = -1;
@@ -131,7 +141,12 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (!strcmp(opt, "--cwd")) o->cwd = val;
         else if (!strcmp(opt, "--nice")) o->nice = signed_number(val, opt);
         else if (!strcmp(opt, "--rlimit")) parse_rlimit(o, val);
+        else if (!strcmp(opt, "--restore")) o->restore_pid = (long)number(val, 10, opt);
         else fail(opt, 0);
+    }
+    if (o->restore_pid) {
+        if (i != argc || !o->status || o->restore_pid < 2 || o->restore_pid > 4194304) fail("usage", 0);
+        return;
     }
     /* after "--": PROG ARGV0 [ARG ...] */
     if (i + 2 >= argc || !o->status || o->uid < 0 || o->gid < 0) fail("usage", 0);
@@ -171,12 +186,40 @@ static void run_program(const struct options *o, int report_fd) {
     child_fail(report_fd, "exec");
 }
 
+/* struct clone_args of clone3(2), up to set_tid_size (CLONE_ARGS_SIZE_VER1 = 80 bytes). */
+struct clone3_args {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
+                       set_tid, set_tid_size;
+};
+
+/* The restore stub: only the new stdio, its own process group, nothing blocked, then waits to
+ * be taken over by the kernel agent's tracer. */
+static void run_stub(void) {
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (;;) pause();
+}
+
+/* Creates the process that pid 2 would be, at pid o->restore_pid, as a stub. */
+static pid_t start_stub(const struct options *o) {
+    pid_t tid = (pid_t)o->restore_pid;
+    struct clone3_args args = { .exit_signal = SIGCHLD, .set_tid = (unsigned long long)(uintptr_t)&tid,
+                                .set_tid_size = 1 };
+    long child = syscall(SYS_clone3, &args, sizeof args);
+    if (child < 0) fail("clone3 at the restored pid", errno);
+    if (child == 0) run_stub();
+    return (pid_t)child;
+}
+
 static int run_init(const struct options *o) {
     if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make / a slave mount", errno);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("mount /proc", errno);
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) fail("pipe", errno);
-    pid_t program = fork();
+    pid_t program = o->restore_pid ? start_stub(o) : fork();
     if (program < 0) fail("fork", errno);
     if (program == 0) {
         close(report[0]);

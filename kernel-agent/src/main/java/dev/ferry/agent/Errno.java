@@ -3,8 +3,8 @@ package dev.ferry.agent;
 import java.util.Map;
 
 /** Names and messages of the Linux error numbers a launch can report (x86_64 / generic numbers). */
-final class Errno {
-    static final int ENOENT = 2;
+public final class Errno {
+    public static final int ENOENT = 2;
 
     private record Entry(String name, String message) {}
 
@@ -36,7 +36,7 @@ final class Errno {
     private Errno() {}
 
     /** "No such file or directory (ENOENT)", or "error 99" for numbers not in the table. */
-    static String describe(int errno) {
+    public static String describe(int errno) {
         Entry e = KNOWN.get(errno);
         return e == null ? "error " + errno : e.message + " (" + e.name + ")";
     }

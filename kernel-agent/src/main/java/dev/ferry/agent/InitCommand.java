@@ -9,6 +9,21 @@ import java.util.StringJoiner;
 final class InitCommand {
     private InitCommand() {}
 
+    /** Restore mode: the init creates a stub at {@code lhPid} for the kernel agent to rebuild. */
+    static List<String> restore(Path initBinary, List<Path> procsFiles, Path statusFile, int lhPid) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(initBinary.toString());
+        for (Path procs : procsFiles) {
+            cmd.add("--cgroup-procs");
+            cmd.add(procs.toString());
+        }
+        cmd.add("--status");
+        cmd.add(statusFile.toString());
+        cmd.add("--restore");
+        cmd.add(Integer.toString(lhPid));
+        return cmd;
+    }
+
     static List<String> of(Path initBinary, List<Path> procsFiles, Path statusFile, LaunchSpec spec,
                            List<RlimitSpec> rlimits) {
         List<String> cmd = new ArrayList<>();

@@ -25,10 +25,17 @@ final class LaunchedProcess implements LaunchedLh {
     private final ProcFs proc;
     private final List<String> warnings;
     private final CompletableFuture<ProgramExit> exit;
+    private final int lhPid;           // the program's pid inside the LH: 2, or the restored pid
     private volatile int programPid;   // 0 until found
 
     LaunchedProcess(String lhId, Process launcher, LhCgroup cgroup, Path statusFile, ProcFs proc, List<String> warnings) {
+        this(lhId, 2, launcher, cgroup, statusFile, proc, warnings);
+    }
+
+    LaunchedProcess(String lhId, int lhPid, Process launcher, LhCgroup cgroup, Path statusFile, ProcFs proc,
+                    List<String> warnings) {
         this.lhId = lhId;
+        this.lhPid = lhPid;
         this.launcher = launcher;
         this.cgroup = cgroup;
         this.statusFile = statusFile;
@@ -102,7 +109,7 @@ final class LaunchedProcess implements LaunchedLh {
     }
 
     /**
-     * pid 2 is the child of the init, which is the child of the launcher; it counts as found
+     * The program (pid 2, or the restored pid) is the child of the init, which is the child of the launcher; it counts as found
      * once it leads its own process group, so that killpg reaches it.
      */
     private Optional<Integer> findProgram() {
@@ -115,7 +122,7 @@ final class LaunchedProcess implements LaunchedLh {
             }
             for (int pid : pids) {
                 Optional<ProcStatus> program = proc.status(pid);
-                if (program.isPresent() && program.get().ppid() == initPid && program.get().innermostPid() == 2
+                if (program.isPresent() && program.get().ppid() == initPid && program.get().innermostPid() == lhPid
                         && proc.processGroup(pid).orElse(-1) == pid) {
                     return Optional.of(pid);
                 }

@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import dev.ferry.agent.checkpoint.CapturedLh;
+import dev.ferry.agent.rebuild.ProcessRebuild;
+import dev.ferry.agent.rebuild.RebuildException;
 
 /**
  * Starts programs as logical hosts: creates the LH's cgroup and runs ferry-init (launcher, then
@@ -72,6 +75,62 @@ public final class LhLauncher {
         } catch (IOException | RuntimeException e) {
             cgroup.remove();
             throw new LaunchException("starting " + initBinary + " for LH " + spec.lhId() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Brings a captured logical host back to life under LH id {@code lhId} (the image's own id
+     * for a restart or migration, a new one for a fork): checks the image, starts ferry-init in
+     * restore mode (a stub at the program's old pid in a fresh pid namespace, stdio on new pipes
+     * this JVM holds), rebuilds the program in the stub and lets it run. On failure nothing of
+     * the LH is left.
+     */
+    public LaunchedLh restore(String lhId, CapturedLh image) throws LaunchException {
+        if (!Files.isExecutable(initBinary)) {
+            throw new LaunchException("ferry-init not found or not executable: " + initBinary);
+        }
+        try {
+            ProcessRebuild.verify(image);
+        } catch (RebuildException e) {
+            throw new LaunchException(e.getMessage(), e);
+        }
+        int lhPid = image.image().getProcesses(0).getPid();
+        LhCgroup cgroup;
+        try {
+            cgroup = cgroups.create(lhId);
+        } catch (IOException e) {
+            throw new LaunchException("creating the cgroup of LH " + lhId + ": " + e.getMessage(), e);
+        }
+        Path statusFile = stateDir.resolve("lh-" + lhId + ".status");
+        LaunchedProcess lh;
+        try {
+            Files.createDirectories(stateDir);
+            ProcessBuilder pb = new ProcessBuilder(InitCommand.restore(initBinary, cgroup.procsFiles(), statusFile, lhPid));
+            pb.environment().clear();
+            pb.directory(new File("/"));
+            lh = new LaunchedProcess(lhId, lhPid, pb.start(), cgroup, statusFile, proc, List.of());
+        } catch (IOException | RuntimeException e) {
+            cgroup.remove();
+            throw new LaunchException("starting " + initBinary + " to restore LH " + lhId + ": " + e.getMessage(), e);
+        }
+        try {
+            int stub = lh.programHostPid();
+            if (stub < 0) {
+                throw new RebuildException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
+            }
+            new ProcessRebuild().rebuild(stub, image);
+            return lh;
+        } catch (RebuildException | RuntimeException e) {
+            cgroup.killAll();
+            throw new LaunchException(e.getMessage(), e);
+        }
+    }
+
+    private static String describeExit(LaunchedLh lh) {
+        try {
+            return lh.exit().get(2, java.util.concurrent.TimeUnit.SECONDS).describe();
+        } catch (Exception e) {
+            return "no status";
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ferry.pm.lh;
 
+import dev.ferry.agent.Errno;
 import dev.ferry.agent.LaunchedLh;
 import dev.ferry.agent.ProgramExit;
 import dev.ferry.proto.v1.ExitStatus;
@@ -22,6 +23,7 @@ public final class HostedLh {
     static final int LOG_CAPACITY = 4 << 20;
 
     private final String id;
+    private final String hostName;
     private final ProgramSpec spec;
     private final LhOwner owner;
     private final LaunchedLh launched;
@@ -32,8 +34,9 @@ public final class HostedLh {
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile boolean userStopped;
 
-    public HostedLh(String id, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis) {
+    public HostedLh(String id, String hostName, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis) {
         this.id = id;
+        this.hostName = hostName;
         this.spec = spec;
         this.owner = owner;
         this.launched = launched;
@@ -75,8 +78,13 @@ public final class HostedLh {
 
     private ExitStatus toStatus(ProgramExit e) {
         ExitStatus.Builder b = ExitStatus.newBuilder().setCode(e.shellCode()).setWaitStatus(e.waitStatus());
-        if (e.execErrno() != 0 || e.launchFailed()) {
-            b.setExecFailed(e.execErrno() != 0).setMessage(e.message() == null ? e.describe() : e.message());
+        String prog = spec.getArgv(0);
+        if (e.execErrno() != 0) {
+            // Worded like a shell's message, plus where: the user may not know which host ran it.
+            String why = e.shellCode() == 127 ? "command not found" : "cannot execute: " + Errno.describe(e.execErrno());
+            b.setExecFailed(true).setMessage(prog + ": " + why + " (on " + hostName + ")");
+        } else if (e.launchFailed()) {
+            b.setMessage("could not start " + prog + " on " + hostName + ": " + e.message());
         }
         return b.build();
     }

@@ -57,7 +57,7 @@ public final class LhRegistry {
         } catch (LaunchException e) {
             throw new FerryException(ErrorCode.INTERNAL, "could not start " + spec.getArgv(0) + " on " + hostName + ": " + e.getMessage(), e);
         }
-        HostedLh lh = new HostedLh(id, spec, owner, launched, clock.getAsLong());
+        HostedLh lh = new HostedLh(id, hostName, spec, owner, launched, clock.getAsLong());
         lhs.put(id, lh);
         lh.exit().whenComplete((status, t) -> {
             LOG.info(() -> "LH " + id + " exited: code " + (status == null ? "?" : status.getCode()));

@@ -1,0 +1,68 @@
+package dev.ferry.agent.checkpoint;
+
+import dev.ferry.proto.v1.Mapping;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Turns smaps areas into image mappings, or blockers for the kinds that cannot move yet. */
+final class Mappings {
+    private Mappings() {}
+
+    static List<Mapping.Builder> of(List<VmArea> areas, String who, List<String> blockers) {
+        List<Mapping.Builder> out = new ArrayList<>();
+        for (VmArea a : areas) {
+            String range = Long.toHexString(a.start()) + "-" + Long.toHexString(a.end());
+            String blocker = blocker(a);
+            if (blocker != null) {
+                blockers.add(who + ": memory " + range + " is " + blocker);
+                continue;
+            }
+            Mapping.Builder m = Mapping.newBuilder().setStart(a.start()).setEnd(a.end()).setProt(a.prot())
+                    .setShared(a.shared()).setGrowsDown(a.vmFlags().contains("gd")).setOffset(a.offset())
+                    .addAllVmFlags(a.vmFlags()).setSpecial(special(a));
+            if (a.fileBacked()) {
+                m.setPath(a.path());
+            }
+            out.add(m);
+        }
+        return out;
+    }
+
+    private static Mapping.Special special(VmArea a) {
+        return switch (a.path()) {
+            case "[vdso]" -> Mapping.Special.VDSO;
+            case "[vvar]" -> Mapping.Special.VVAR;
+            case "[vvar_vclock]" -> Mapping.Special.VVAR_VCLOCK;
+            case "[vsyscall]" -> Mapping.Special.VSYSCALL;
+            case "[heap]" -> Mapping.Special.HEAP;
+            case "[stack]" -> Mapping.Special.STACK;
+            default -> Mapping.Special.NONE;
+        };
+    }
+
+    private static String blocker(VmArea a) {
+        String p = a.path();
+        if (a.shared() && (p.isEmpty() || p.startsWith("/dev/zero"))) {
+            return "shared anonymous memory";
+        }
+        if (p.startsWith("/SYSV")) {
+            return "SysV shared memory";
+        }
+        if (p.startsWith("/dev/shm/")) {
+            return "POSIX shared memory " + p;
+        }
+        if (p.startsWith("/memfd:")) {
+            return "a memfd (" + p + ")";
+        }
+        if (p.endsWith(" (deleted)")) {
+            return "a mapping of the deleted file " + p.substring(0, p.length() - 10);
+        }
+        if (p.startsWith("/dev/")) {
+            return "a mapping of the device " + p;
+        }
+        if (p.startsWith("[") && !p.equals("[heap]") && !p.equals("[stack]") && !a.isVdsoFamily() && !p.equals("[vsyscall]")) {
+            return "a special mapping " + p;
+        }
+        return null;
+    }
+}

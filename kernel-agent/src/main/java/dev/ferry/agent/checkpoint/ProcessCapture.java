@@ -1,0 +1,231 @@
+package dev.ferry.agent.checkpoint;
+
+import com.google.protobuf.ByteString;
+import dev.ferry.agent.LhCgroup;
+import dev.ferry.agent.ProcFs;
+import dev.ferry.agent.ProcStatus;
+import dev.ferry.agent.linux.jna.KernelCalls;
+import dev.ferry.agent.ptrace.Registers;
+import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.Tracee;
+import dev.ferry.agent.ptrace.TracerThread;
+import dev.ferry.proto.v1.Credentials;
+import dev.ferry.proto.v1.FileDescriptor;
+import dev.ferry.proto.v1.HostFeatures;
+import dev.ferry.proto.v1.LhImage;
+import dev.ferry.proto.v1.Mapping;
+import dev.ferry.proto.v1.MmFields;
+import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.ProcessImage;
+import dev.ferry.proto.v1.RlimitValue;
+import dev.ferry.proto.v1.Rseq;
+import dev.ferry.proto.v1.ThreadImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Captures a logical host whose program is one single-threaded process (besides the LH's
+ * init) into a {@link CapturedLh}.
+ *
+ * <p>Order, so that a refusal or failure never harms the program: (1) everything that can be
+ * checked from /proc without touching the process (threads, tracer, fds, mappings) is checked
+ * and refused as a list of blockers; (2) the cgroup is frozen, the process seized and
+ * interrupted on a dedicated tracer thread, the cgroup thawed (the process stays in its ptrace
+ * stop; with the v1 freezer the stop only arrives now); (3) registers, xstate, signal mask,
+ * rseq, robust list, then injected calls (brk, tid address, signal actions, timers), /proc
+ * state and pages; (4) the process is killed while stopped or left to run on. On any failure
+ * its registers are put back and it is detached and thawed.
+ */
+public final class ProcessCapture {
+    private static final KernelCalls K = KernelCalls.INSTANCE;
+    public static final int FORMAT_VERSION = 1;
+
+    private final ProcFs proc = ProcFs.host();
+
+    public CapturedLh capture(String lhId, LhCgroup cgroup, AfterCapture after)
+            throws CaptureRefusedException, CaptureException {
+        int hostPid = findProgram(lhId, cgroup);
+        Path procPid = Path.of("/proc", Integer.toString(hostPid));
+        ProcessStatus status;
+        try {
+            status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
+        } catch (IOException e) {
+            throw new CaptureException("reading the status of " + lhId + ": " + e.getMessage(), e);
+        }
+        int lhPid = status.nsPids()[status.nsPids().length - 1];
+        String who = "cannot migrate " + lhId + "." + lhPid + " (" + status.name() + ")";
+        List<String> blockers = new ArrayList<>();
+        if (status.threads() != 1) {
+            blockers.add(who + ": it has " + status.threads() + " threads (only single-threaded programs can move yet)");
+        }
+        if (status.tracerPid() != 0) {
+            blockers.add(who + ": it is already traced by process " + status.tracerPid());
+        }
+        List<FileDescriptor> fds;
+        List<VmArea> areas;
+        try {
+            fds = FdTable.inspect(procPid, who, blockers);
+            areas = VmArea.parseSmaps(Files.readString(procPid.resolve("smaps")));
+        } catch (IOException e) {
+            throw new CaptureException("inspecting " + lhId + "." + lhPid + ": " + e.getMessage(), e);
+        }
+        Mappings.of(areas, who, blockers);
+        if (!blockers.isEmpty()) {
+            throw new CaptureRefusedException(blockers);
+        }
+        try (TracerThread tracer = new TracerThread("ferry-capture-" + lhId)) {
+            return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after));
+        } catch (CaptureException | CaptureRefusedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new CaptureException("capturing " + lhId + "." + lhPid + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The host pid of the LH's only program process: in the LH's pid namespace, not its init. */
+    private int findProgram(String lhId, LhCgroup cgroup) throws CaptureRefusedException {
+        List<Integer> found = new ArrayList<>();
+        for (int pid : cgroup.hostPids()) {
+            ProcStatus s = proc.status(pid).orElse(null);
+            if (s != null && s.nsPids().length >= 2 && s.innermostPid() != 1) {
+                found.add(pid);
+            }
+        }
+        if (found.size() != 1) {
+            throw new CaptureRefusedException(List.of("cannot migrate " + lhId + ": it has " + found.size()
+                    + " processes (only single-process logical hosts can move yet)"));
+        }
+        return found.get(0);
+    }
+
+    private CapturedLh captureStopped(String lhId, LhCgroup cgroup, int hostPid, int lhPid, Path procPid, String who,
+                                      AfterCapture after) throws Exception {
+        cgroup.freeze();
+        Tracee tracee;
+        try {
+            tracee = Tracee.seize(hostPid, false);
+        } catch (Exception e) {
+            cgroup.thaw();
+            throw e;
+        }
+        Registers raw = null;
+        boolean done = false;
+        try (RemoteMemory memory = new RemoteMemory(hostPid)) {
+            cgroup.thaw();          // the tracee stays in its ptrace stop
+            tracee.awaitStop();
+            raw = tracee.registers();
+            // read again now that it is stopped: files, offsets and mappings changed while it ran
+            List<String> blockers = new ArrayList<>();
+            ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
+            List<FileDescriptor> fds = FdTable.inspect(procPid, who, blockers);
+            List<Mapping.Builder> mappings = Mappings.of(VmArea.parseSmaps(Files.readString(procPid.resolve("smaps"))), who, blockers);
+            if (!blockers.isEmpty()) {
+                throw new CaptureRefusedException(blockers);
+            }
+            CapturedLh captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory);
+            if (after == AfterCapture.KILL) {
+                tracee.killAndReap();
+            } else {
+                tracee.setRegisters(raw);
+                tracee.detach();
+            }
+            done = true;
+            return captured;
+        } finally {
+            if (!done) {
+                try {
+                    if (raw != null) {
+                        tracee.setRegisters(raw);
+                    }
+                } finally {
+                    tracee.detach();
+                    if (cgroup.frozen()) {
+                        cgroup.thaw();
+                    }
+                }
+            }
+        }
+    }
+
+    private CapturedLh captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,
+                                    List<FileDescriptor> fds, List<Mapping.Builder> mappings, Tracee tracee,
+                                    Registers raw, RemoteMemory memory) throws Exception {
+        byte[] xstate = tracee.xstate();
+        long sigmask = tracee.sigmask();
+        long[] rseq = tracee.rseqConfiguration();
+        long[] head = new long[1], len = new long[1];
+        K.syscall(KernelCalls.SYS_GET_ROBUST_LIST, hostPid, head, len);
+
+        Mapping.Builder vdso = mappings.stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO).findFirst()
+                .orElseThrow(() -> new CaptureException("process " + hostPid + " has no [vdso] to inject system calls from", null));
+        int at = SyscallInjector.findSyscallInstruction(memory.read(vdso.getStart(), (int) (vdso.getEnd() - vdso.getStart())));
+        if (at < 0) {
+            throw new CaptureException("no syscall instruction in the vdso of " + hostPid, null);
+        }
+        InjectedState injected = InjectedState.read(new SyscallInjector(tracee, vdso.getStart() + at), memory, raw.rsp());
+
+        ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
+        MmFields mm = stat.mmFields().setBrk(injected.brk)
+                .setAuxv(ByteString.copyFrom(Files.readAllBytes(procPid.resolve("auxv")))).build();
+        List<PageBatch> pages = new ArrayList<>();
+        long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, pages::add);
+        for (Mapping.Builder m : mappings) {
+            if (!m.getPath().isEmpty()) {
+                m.setFile(FileIdentities.of(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart()));
+            }
+        }
+
+        Registers regs = new Registers(raw.toBytes());
+        boolean interrupted = regs.normaliseInterruptedSyscall();
+        ThreadImage.Builder thread = ThreadImage.newBuilder().setTid(lhPid).setRegisters(ByteString.copyFrom(regs.toBytes()))
+                .setXstate(ByteString.copyFrom(xstate)).setSigmask(sigmask).setPending(status.threadPending())
+                .setRobustList(head[0]).setRobustListLen(len[0]).setClearChildTid(injected.clearChildTid)
+                .setSyscallInterrupted(interrupted);
+        if (rseq[1] != 0) {
+            thread.setRseq(Rseq.newBuilder().setPointer(rseq[0]).setLength((int) rseq[1]).setSignature((int) rseq[2]));
+        }
+        ProcessImage.Builder p = ProcessImage.newBuilder().setPid(lhPid).setPpid(1)   // single-process LHs: the parent is the LH's init
+                .setPgid(lhPid).setExe(Files.readSymbolicLink(procPid.resolve("exe")).toString())
+                .setComm(Files.readString(procPid.resolve("comm")).strip())
+                .setCwd(Files.readSymbolicLink(procPid.resolve("cwd")).toString()).setUmask(status.umask())
+                .setNice(stat.nice()).setCredentials(credentials(status)).addAllRlimits(rlimits(hostPid)).setMm(mm)
+                .addAllFds(fds).addAllSignalActions(injected.actions).setSharedPending(status.sharedPending())
+                .addThreads(thread).addAllItimers(injected.itimers).setPageCount(pageCount);
+        for (Mapping.Builder m : mappings) {
+            p.addMappings(m);
+        }
+        LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
+                .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p).build();
+        return new CapturedLh(image, pages);
+    }
+
+    private static Credentials credentials(ProcessStatus s) {
+        Credentials.Builder c = Credentials.newBuilder().setRuid(s.uids()[0]).setEuid(s.uids()[1]).setSuid(s.uids()[2])
+                .setRgid(s.gids()[0]).setEgid(s.gids()[1]).setSgid(s.gids()[2]);
+        s.groups().forEach(c::addGroups);
+        return c.build();
+    }
+
+    private static List<RlimitValue> rlimits(int hostPid) {
+        List<RlimitValue> out = new ArrayList<>();
+        for (int r = 0; r < 16; r++) {
+            long[] old = new long[2];
+            K.prlimit(hostPid, r, null, old);
+            out.add(RlimitValue.newBuilder().setResource(r).setSoft(old[0]).setHard(old[1]).build());
+        }
+        return out;
+    }
+
+    /** What a rebuilding host must match; xcr0 is in the xsave header's software area (offset 464 + 8). */
+    public static HostFeatures hostFeatures(byte[] xstate) throws IOException {
+        long xcr0 = xstate.length >= 480 ? ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(472) : 0;
+        return HostFeatures.newBuilder().setArch("x86_64").setXcr0(xcr0).setXstateSize(xstate.length)
+                .setKernelRelease(Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip()).build();
+    }
+}

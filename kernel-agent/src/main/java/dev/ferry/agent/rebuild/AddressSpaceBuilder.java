@@ -1,0 +1,188 @@
+package dev.ferry.agent.rebuild;
+
+import static dev.ferry.agent.ptrace.Syscalls.*;
+
+import dev.ferry.agent.checkpoint.VmArea;
+import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TraceException;
+import dev.ferry.proto.v1.Mapping;
+import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.ProcessImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Turns a stopped stub's address space into the captured one (DESIGN.md §5, rebuild steps
+ * 2-4): a scratch page free in both layouts, every stub mapping unmapped but the vdso family,
+ * which moves whole by one delta to where the program had it (clock_gettime keeps working),
+ * then each mapping recreated at its address (MAP_FIXED_NOREPLACE; writable while its pages
+ * are written), pages written with process_vm_writev, final protections set.
+ */
+final class AddressSpaceBuilder {
+    static final int PAGE = 4096;
+
+    private final SyscallInjector inject;
+    private final RemoteMemory memory;
+    private long scratch;
+
+    AddressSpaceBuilder(SyscallInjector inject, RemoteMemory memory) {
+        this.inject = inject;
+        this.memory = memory;
+    }
+
+    long scratch() {
+        return scratch;
+    }
+
+    /** Writes a NUL-terminated string into the scratch page and returns its address. */
+    long string(String s) throws IOException {
+        byte[] b = (s + "\0").getBytes(StandardCharsets.UTF_8);
+        if (b.length > PAGE) {
+            throw new IOException("path too long: " + s);
+        }
+        memory.write(scratch, b);
+        return scratch;
+    }
+
+    void build(List<VmArea> stub, ProcessImage image, List<PageBatch> pages) throws TraceException, IOException, RebuildException {
+        List<long[]> taken = new ArrayList<>();
+        stub.forEach(a -> taken.add(new long[] {a.start(), a.end()}));
+        image.getMappingsList().forEach(m -> taken.add(new long[] {m.getStart(), m.getEnd()}));
+        scratch = FreeAddress.find(PAGE, taken);
+        inject.check("mmap scratch", MMAP, scratch, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        for (VmArea a : stub) {
+            if (!a.isVdsoFamily() && !a.path().equals("[vsyscall]")) {
+                inject.check("munmap stub " + a.path(), MUNMAP, a.start(), a.length());
+            }
+        }
+        moveVdso(stub, image, taken);
+        for (Mapping m : image.getMappingsList()) {
+            if (m.getSpecial() == Mapping.Special.NONE || m.getSpecial() == Mapping.Special.HEAP
+                    || m.getSpecial() == Mapping.Special.STACK) {
+                map(m);
+            }
+        }
+        writePages(image, pages);
+        for (Mapping m : image.getMappingsList()) {
+            if (m.getCarriedPages() > 0 && (m.getProt() | PROT_READ | PROT_WRITE) != m.getProt()) {
+                inject.check("mprotect", MPROTECT, m.getStart(), m.getEnd() - m.getStart(), m.getProt());
+            }
+        }
+    }
+
+    /** The kernel's vvar/vvar_vclock/vdso must keep their relative layout: one delta for all. */
+    private void moveVdso(List<VmArea> stub, ProcessImage image, List<long[]> taken) throws TraceException, RebuildException {
+        List<VmArea> from = stub.stream().filter(VmArea::isVdsoFamily).sorted(Comparator.comparingLong(VmArea::start)).toList();
+        List<Mapping> to = image.getMappingsList().stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO
+                || m.getSpecial() == Mapping.Special.VVAR || m.getSpecial() == Mapping.Special.VVAR_VCLOCK)
+                .sorted(Comparator.comparingLong(Mapping::getStart)).toList();
+        if (from.size() != to.size() || from.isEmpty()) {
+            throw new RebuildException("the vdso layout differs from the captured one (" + from.size() + " vs " + to.size() + " areas)");
+        }
+        long delta = to.get(0).getStart() - from.get(0).start();
+        for (int i = 0; i < from.size(); i++) {
+            Mapping m = to.get(i);
+            if (m.getStart() - from.get(i).start() != delta || m.getEnd() - m.getStart() != from.get(i).length()) {
+                throw new RebuildException("the vdso layout differs from the captured one (kernel mismatch)");
+            }
+        }
+        if (delta == 0) {
+            return;
+        }
+        long start = from.get(0).start(), end = from.get(from.size() - 1).end();
+        if (start + delta < end && start < end + delta) {   // overlaps its own destination: go via a free range
+            long via = FreeAddress.find(end - start, taken) - start;
+            shift(from, via);
+            shift(from.stream().map(a -> new VmArea(a.start() + via, a.end() + via, a.perms(), 0, 0, a.path(), List.of())).toList(),
+                    delta - via);
+        } else {
+            shift(from, delta);
+        }
+        inject.relocate(delta);
+    }
+
+    private void shift(List<VmArea> areas, long delta) throws TraceException {
+        for (VmArea a : areas) {
+            inject.check("mremap " + a.path(), MREMAP, a.start(), a.length(), a.length(), MREMAP_MAYMOVE | MREMAP_FIXED,
+                    a.start() + delta);
+        }
+    }
+
+    private void map(Mapping m) throws TraceException, IOException {
+        long length = m.getEnd() - m.getStart();
+        int prot = m.getCarriedPages() > 0 ? m.getProt() | PROT_READ | PROT_WRITE : m.getProt();
+        int flags = (m.getShared() ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE | (m.getGrowsDown() ? MAP_GROWSDOWN : 0);
+        long got;
+        if (m.getPath().isEmpty()) {
+            got = inject.check("mmap anonymous " + Long.toHexString(m.getStart()), MMAP, m.getStart(), length, prot,
+                    flags | MAP_ANONYMOUS, -1, 0);
+        } else {
+            int access = m.getShared() && (m.getProt() & PROT_WRITE) != 0 ? 2 : O_RDONLY;
+            long fd = inject.check("open " + m.getPath(), OPENAT, AT_FDCWD, string(m.getPath()), access | O_CLOEXEC, 0);
+            try {
+                got = inject.check("mmap " + m.getPath(), MMAP, m.getStart(), length, prot, flags, fd, m.getOffset());
+            } finally {
+                inject.call(CLOSE, fd);
+            }
+        }
+        if (got != m.getStart()) {
+            throw new IOException("mmap placed " + Long.toHexString(m.getStart()) + " at " + Long.toHexString(got));
+        }
+        for (String f : m.getVmFlagsList()) {
+            int advice = switch (f) {
+                case "hg" -> MADV_HUGEPAGE;
+                case "nh" -> MADV_NOHUGEPAGE;
+                case "dd" -> MADV_DONTDUMP;
+                case "dc" -> MADV_DONTFORK;
+                case "wf" -> MADV_WIPEONFORK;
+                default -> -1;
+            };
+            if (advice >= 0) {
+                inject.check("madvise " + f, MADVISE, m.getStart(), length, advice);
+            }
+        }
+    }
+
+    /** Data batches are written; zero batches only where the mapping is not fresh anonymous memory. */
+    private void writePages(ProcessImage image, List<PageBatch> pages) throws IOException {
+        List<Mapping> maps = image.getMappingsList();
+        int mi = 0;
+        for (PageBatch b : pages) {
+            if (b.getPid() != image.getPid()) {
+                continue;
+            }
+            if (b.getData().isEmpty()) {
+                while (mi < maps.size() && maps.get(mi).getEnd() <= b.getAddress()) {
+                    mi++;
+                }
+                if (mi >= maps.size() || maps.get(mi).getStart() > b.getAddress()) {
+                    mi = 0;
+                    continue;
+                }
+                if (maps.get(mi).getPath().isEmpty()) {
+                    continue;   // fresh anonymous memory reads as zeros
+                }
+                long remaining = b.getZeroPages() * PAGE;
+                long at = b.getAddress();
+                while (remaining > 0) {
+                    int n = (int) Math.min(remaining, RemoteMemory.BUFFER);
+                    memory.buffer().clear(n);
+                    memory.writeFromBuffer(at, n);
+                    at += n;
+                    remaining -= n;
+                }
+                continue;
+            }
+            int n = b.getData().size();
+            if (n > RemoteMemory.BUFFER) {
+                throw new IOException("page batch of " + n + " bytes exceeds " + RemoteMemory.BUFFER);
+            }
+            b.getData().copyTo(memory.buffer().getByteBuffer(0, n));
+            memory.writeFromBuffer(b.getAddress(), n);
+        }
+    }
+}

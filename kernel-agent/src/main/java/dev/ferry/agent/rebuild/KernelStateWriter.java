@@ -1,0 +1,139 @@
+package dev.ferry.agent.rebuild;
+
+import static dev.ferry.agent.ptrace.Syscalls.*;
+
+import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TraceException;
+import dev.ferry.proto.v1.Credentials;
+import dev.ferry.proto.v1.FileDescriptor;
+import dev.ferry.proto.v1.Itimer;
+import dev.ferry.proto.v1.MmFields;
+import dev.ferry.proto.v1.ProcessImage;
+import dev.ferry.proto.v1.SignalAction;
+import dev.ferry.proto.v1.ThreadImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Gives the rebuilt process the captured kernel state by injected calls (DESIGN.md §5, rebuild
+ * steps 5-6): mm fields and exe (PR_SET_MM_MAP), name, files at their fds and offsets, the 62
+ * signal actions, umask, cwd, rseq, robust list, tid address, timers, and last the user's
+ * credentials. Arguments in memory go through the scratch page.
+ */
+final class KernelStateWriter {
+    private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, F_SETFL = 4;
+    private static final int SETFL_MASK = 02000 | 04000 | 040000 | 01000000;   // O_APPEND|O_NONBLOCK|O_DIRECT|O_NOATIME
+
+    private final SyscallInjector inject;
+    private final RemoteMemory memory;
+    private final AddressSpaceBuilder space;
+
+    KernelStateWriter(SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space) {
+        this.inject = inject;
+        this.memory = memory;
+        this.space = space;
+    }
+
+    void write(ProcessImage p) throws TraceException, IOException {
+        setMm(p);
+        inject.check("prctl(PR_SET_NAME)", PRCTL, PR_SET_NAME, space.string(p.getComm()));
+        files(p);
+        for (SignalAction a : p.getSignalActionsList()) {
+            ByteBuffer b = le(32).putLong(a.getHandler()).putLong(a.getFlags()).putLong(a.getRestorer()).putLong(a.getMask());
+            memory.write(space.scratch(), b.array());
+            inject.check("rt_sigaction(" + a.getSignal() + ")", RT_SIGACTION, a.getSignal(), space.scratch(), 0, 8);
+        }
+        inject.check("umask", UMASK, p.getUmask());
+        inject.check("chdir " + p.getCwd(), CHDIR, space.string(p.getCwd()));
+        ThreadImage t = p.getThreads(0);
+        if (t.hasRseq()) {
+            inject.check("rseq", RSEQ, t.getRseq().getPointer(), t.getRseq().getLength(), 0, t.getRseq().getSignature());
+        }
+        if (t.getRobustList() != 0) {
+            inject.check("set_robust_list", SET_ROBUST_LIST, t.getRobustList(), t.getRobustListLen());
+        }
+        inject.check("set_tid_address", SET_TID_ADDRESS, t.getClearChildTid());
+        for (Itimer it : p.getItimersList()) {
+            ByteBuffer b = le(32).putLong(it.getIntervalUsec() / 1_000_000).putLong(it.getIntervalUsec() % 1_000_000)
+                    .putLong(it.getValueUsec() / 1_000_000).putLong(it.getValueUsec() % 1_000_000);
+            memory.write(space.scratch(), b.array());
+            inject.check("setitimer", SETITIMER, it.getWhich(), space.scratch(), 0);
+        }
+        credentials(p.getCredentials());
+        inject.check("prctl(PR_SET_DUMPABLE)", PRCTL, PR_SET_DUMPABLE, 1);
+    }
+
+    /** struct prctl_mm_map (104 bytes) then the auxv, both in the scratch page; exe opened O_RDONLY. */
+    private void setMm(ProcessImage p) throws TraceException, IOException {
+        MmFields mm = p.getMm();
+        byte[] auxv = mm.getAuxv().toByteArray();
+        long exeFd = inject.check("open exe " + p.getExe(), OPENAT, AT_FDCWD, space.string(p.getExe()), O_RDONLY | O_CLOEXEC, 0);
+        try {
+            long auxvAt = space.scratch() + 128;
+            ByteBuffer b = le(128 + auxv.length);
+            b.putLong(mm.getStartCode()).putLong(mm.getEndCode()).putLong(mm.getStartData()).putLong(mm.getEndData())
+                    .putLong(mm.getStartBrk()).putLong(mm.getBrk()).putLong(mm.getStartStack()).putLong(mm.getArgStart())
+                    .putLong(mm.getArgEnd()).putLong(mm.getEnvStart()).putLong(mm.getEnvEnd()).putLong(auxvAt)
+                    .putInt(auxv.length).putInt((int) exeFd);
+            b.position(128);
+            b.put(auxv);
+            memory.write(space.scratch(), b.array());
+            inject.check("prctl(PR_SET_MM_MAP)", PRCTL, PR_SET_MM, PR_SET_MM_MAP, space.scratch(), 104, 0);
+        } finally {
+            inject.call(CLOSE, exeFd);
+        }
+    }
+
+    /**
+     * The stub holds the new stdio pipes at 0/1/2. They are first parked above every fd the
+     * image uses, then each image fd is recreated: stdio pipes by dup3 from their slot, files
+     * by opening the path again (never creating or truncating) and seeking.
+     */
+    private void files(ProcessImage p) throws TraceException, IOException {
+        int park = 3;
+        for (FileDescriptor f : p.getFdsList()) {
+            park = Math.max(park, f.getFd() + 1);
+        }
+        long[] parked = new long[3];
+        for (int slot = 0; slot < 3; slot++) {
+            parked[slot] = inject.check("park stdio " + slot, FCNTL, slot, F_DUPFD_CLOEXEC, park);
+            inject.check("close " + slot, CLOSE, slot);
+        }
+        for (FileDescriptor f : p.getFdsList()) {
+            long cloexec = f.getFlags() & O_CLOEXEC;
+            if (f.getKind() == FileDescriptor.Kind.STDIO_PIPE) {
+                inject.check("dup3 stdio " + f.getStdioSlot() + " to " + f.getFd(), DUP3, parked[f.getStdioSlot()], f.getFd(), cloexec);
+                inject.check("fcntl F_SETFL " + f.getFd(), FCNTL, f.getFd(), F_SETFL, f.getFlags() & SETFL_MASK);
+                continue;
+            }
+            int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC);
+            long fd = inject.check("open " + f.getPath() + " for fd " + f.getFd(), OPENAT, AT_FDCWD, space.string(f.getPath()), flags, 0);
+            if (fd != f.getFd()) {
+                inject.check("dup3 to fd " + f.getFd(), DUP3, fd, f.getFd(), cloexec);
+                inject.check("close", CLOSE, fd);
+            }
+            if (f.getKind() == FileDescriptor.Kind.REGULAR || f.getKind() == FileDescriptor.Kind.DIRECTORY) {
+                inject.check("lseek fd " + f.getFd(), LSEEK, f.getFd(), f.getPosition(), 0);
+            }
+        }
+        for (long fd : parked) {
+            inject.check("close parked stdio", CLOSE, fd);
+        }
+    }
+
+    /** Supplementary groups, then gids, then uids (after setresuid the gids could not change). */
+    private void credentials(Credentials c) throws TraceException, IOException {
+        ByteBuffer groups = le(Math.max(4, c.getGroupsCount() * 4));
+        c.getGroupsList().forEach(groups::putInt);
+        memory.write(space.scratch(), groups.array());
+        inject.check("setgroups", SETGROUPS, c.getGroupsCount(), space.scratch());
+        inject.check("setresgid", SETRESGID, c.getRgid(), c.getEgid(), c.getSgid());
+        inject.check("setresuid", SETRESUID, c.getRuid(), c.getEuid(), c.getSuid());
+    }
+
+    private static ByteBuffer le(int size) {
+        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    }
+}

@@ -1,0 +1,131 @@
+package dev.ferry.agent.rebuild;
+
+import static dev.ferry.agent.ptrace.Syscalls.*;
+
+import dev.ferry.agent.checkpoint.CapturedLh;
+import dev.ferry.agent.checkpoint.FileIdentities;
+import dev.ferry.agent.checkpoint.ProcessCapture;
+import dev.ferry.agent.checkpoint.VmArea;
+import dev.ferry.agent.linux.jna.KernelCalls;
+import dev.ferry.agent.ptrace.Registers;
+import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.Tracee;
+import dev.ferry.agent.ptrace.TracerThread;
+import dev.ferry.proto.v1.FileDescriptor;
+import dev.ferry.proto.v1.HostFeatures;
+import dev.ferry.proto.v1.LhImage;
+import dev.ferry.proto.v1.Mapping;
+import dev.ferry.proto.v1.ProcessImage;
+import dev.ferry.proto.v1.RlimitValue;
+import dev.ferry.proto.v1.ThreadImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Rebuilds a captured single-threaded process inside a restore stub (ferry-init --restore):
+ * seizes the stub (with PTRACE_O_EXITKILL, so a failure or a dead tracer never leaves a
+ * half-built process running), drops its rseq registration, rebuilds the address space and
+ * kernel state, sets signal mask, registers and xstate, re-raises pending signals, detaches.
+ */
+public final class ProcessRebuild {
+    private static final KernelCalls K = KernelCalls.INSTANCE;
+
+    /** Checks what can be checked before any process exists: format, mapped files, open files. */
+    public static void verify(CapturedLh captured) throws RebuildException {
+        LhImage image = captured.image();
+        if (image.getFormatVersion() != ProcessCapture.FORMAT_VERSION) {
+            throw new RebuildException("image format version " + image.getFormatVersion() + " is not supported (this agent reads "
+                    + ProcessCapture.FORMAT_VERSION + ")");
+        }
+        if (!image.getHost().getArch().equals("x86_64")) {
+            throw new RebuildException("image is for " + image.getHost().getArch() + ", this host is x86_64");
+        }
+        if (image.getProcessesCount() != 1 || image.getProcesses(0).getThreadsCount() != 1) {
+            throw new RebuildException("only single-process, single-threaded images can be rebuilt yet");
+        }
+        List<String> problems = new ArrayList<>();
+        ProcessImage p = image.getProcesses(0);
+        for (Mapping m : p.getMappingsList()) {
+            if (!m.getPath().isEmpty() && m.hasFile()) {
+                String why = FileIdentities.mismatch(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart(), m.getFile());
+                if (why != null) {
+                    problems.add(why);
+                }
+            }
+        }
+        for (FileDescriptor f : p.getFdsList()) {
+            if (!f.getPath().isEmpty() && !Files.exists(Path.of(f.getPath()))) {
+                problems.add("fd " + f.getFd() + ": " + f.getPath() + " no longer exists");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new RebuildException("cannot rebuild " + image.getLhId() + "." + p.getPid() + ": " + String.join("; ", problems));
+        }
+    }
+
+    /** Rebuilds {@code captured}'s process in the stub whose host pid is {@code stubHostPid}, then lets it run. */
+    public void rebuild(int stubHostPid, CapturedLh captured) throws RebuildException {
+        verify(captured);
+        ProcessImage p = captured.image().getProcesses(0);
+        try (TracerThread tracer = new TracerThread("ferry-rebuild-" + captured.image().getLhId())) {
+            tracer.call(() -> {
+                rebuildTraced(stubHostPid, captured.image().getHost(), p, captured);
+                return null;
+            });
+        } catch (RebuildException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new RebuildException("rebuilding " + captured.image().getLhId() + "." + p.getPid() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void rebuildTraced(int hostPid, HostFeatures host, ProcessImage p, CapturedLh captured) throws Exception {
+        Tracee stub = Tracee.seize(hostPid, true);
+        boolean done = false;
+        try (RemoteMemory memory = new RemoteMemory(hostPid)) {
+            stub.awaitStop();
+            ThreadImage t = p.getThreads(0);
+            byte[] xstate = stub.xstate();
+            HostFeatures here = ProcessCapture.hostFeatures(xstate);
+            if (here.getXcr0() != host.getXcr0() || here.getXstateSize() != host.getXstateSize()) {
+                throw new RebuildException("CPU state layout differs: image xcr0 0x" + Long.toHexString(host.getXcr0()) + "/"
+                        + host.getXstateSize() + " bytes, this host 0x" + Long.toHexString(here.getXcr0()) + "/" + here.getXstateSize());
+            }
+            List<VmArea> areas = VmArea.parseSmaps(Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps")));
+            VmArea vdso = areas.stream().filter(a -> a.path().equals("[vdso]")).findFirst()
+                    .orElseThrow(() -> new RebuildException("the stub has no [vdso]"));
+            int at = SyscallInjector.findSyscallInstruction(memory.read(vdso.start(), (int) vdso.length()));
+            SyscallInjector inject = new SyscallInjector(stub, vdso.start() + at);
+            long[] rseq = stub.rseqConfiguration();
+            if (rseq[1] != 0) {   // else the kernel would write the stub's rseq area after we unmap it
+                inject.check("rseq unregister", RSEQ, rseq[0], rseq[1], RSEQ_FLAG_UNREGISTER, rseq[2]);
+            }
+            AddressSpaceBuilder space = new AddressSpaceBuilder(inject, memory);
+            space.build(areas, p, captured.pages());
+            for (RlimitValue r : p.getRlimitsList()) {
+                K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
+            }
+            K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
+            new KernelStateWriter(inject, memory, space).write(p);
+            inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
+            stub.setSigmask(t.getSigmask());
+            stub.setRegisters(new Registers(t.getRegisters().toByteArray()));
+            stub.setXstate(t.getXstate().toByteArray());
+            long pending = t.getPending() | p.getSharedPending();
+            for (int sig = 1; sig <= 64; sig++) {
+                if ((pending & (1L << (sig - 1))) != 0) {
+                    K.kill(hostPid, sig);   // stays pending until the program takes it
+                }
+            }
+            stub.detach();
+            done = true;
+        } finally {
+            if (!done) {
+                stub.killAndReap();
+            }
+        }
+    }
+}

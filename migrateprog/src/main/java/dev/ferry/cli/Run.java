@@ -46,6 +46,12 @@ public final class Run {
             new PrintStream(stdout, true).println("run (Ferry) " + Version.get());
             return 0;
         }
+        if (!arguments.restartDir().isEmpty()) {
+            return connectAndRun(diagnostics, arguments, stdout, stderr, RunRequest.newBuilder()
+                    .setRestartDir(java.nio.file.Path.of(arguments.restartDir()).toAbsolutePath().normalize().toString())
+                    .setDestination(arguments.destination())
+                    .build());
+        }
         ProgramSpec spec;
         try {
             spec = CallerSpec.capture(arguments.argv());
@@ -53,6 +59,14 @@ public final class Run {
             diagnostics.say("cannot read this process's environment from /proc: " + e.getMessage());
             return RunSession.FERRY_FAILURE;
         }
+        return connectAndRun(diagnostics, arguments, stdout, stderr, RunRequest.newBuilder()
+                .setSpec(spec)
+                .setDestination(arguments.destination())
+                .build());
+    }
+
+    private static int connectAndRun(Diagnostics diagnostics, RunArguments arguments, OutputStream stdout,
+                                     OutputStream stderr, RunRequest request) {
         FrameChannel channel;
         try {
             channel = ManagerSocket.connect(ManagerSocket.path(System.getenv()));
@@ -63,10 +77,7 @@ public final class Run {
         RunSession session = new RunSession(channel, new FileInputStream(FileDescriptor.in),
                 stdout, stderr, arguments.verbose(), TerminalForeground.stdinIsControllingTerminal());
         SignalForwarder.install(session::forwardSignal);
-        return session.run(RunRequest.newBuilder()
-                .setSpec(spec)
-                .setDestination(arguments.destination())
-                .build());
+        return session.run(request);
     }
 
     private static final String HELP = RunArguments.USAGE + "\n"
@@ -78,6 +89,8 @@ public final class Run {
             + "  @ '*', @any     run it on any willing host (quote the '*')\n"
             + "  (no @)          run it on this host, where it can be migrated later\n"
             + "  -v, --verbose   print 'ferry: LHID started on HOST' on stderr\n"
+            + "  --restart DIR   bring back a program checkpointed with migrateprog --checkpoint DIR:\n"
+            + "                  the same logical host the first time, a fork (new id) after that\n"
             + "  --version       print the version\n"
             + "  --              end of options (options are only read before PROG)\n"
             + "\n"

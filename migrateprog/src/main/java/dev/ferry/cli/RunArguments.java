@@ -12,16 +12,19 @@ import java.util.List;
  *
  * @param argv        PROG and its arguments, never empty unless help or version was asked
  * @param destination "" for this host, "*" for any willing host, else a host name
+ * @param restartDir  with {@code --restart DIR}: the checkpoint image to bring back (argv is empty)
  */
 public record RunArguments(boolean help, boolean version, boolean verbose,
-                           List<String> argv, String destination) {
+                           List<String> argv, String destination, String restartDir) {
     public static final String ANY_HOST = "*";
-    public static final String USAGE = "usage: run [-v|--verbose] [--] PROG [ARG...] [@ HOST | @ '*' | @HOST | @any]";
+    public static final String USAGE = "usage: run [-v|--verbose] [--] PROG [ARG...] [@ HOST | @ '*' | @HOST | @any]\n"
+            + "       run [-v|--verbose] --restart DIR [@ HOST | @ '*' | @HOST | @any]";
     public static final String EXPANDED_STAR =
             "'@ *' was expanded by your shell; quote it: @ '*' (or use @any)";
 
     public static RunArguments parse(List<String> args) throws UsageException {
         boolean verbose = false;
+        String restartDir = "";
         int i = 0;
         for (; i < args.size(); i++) {
             String arg = args.get(i);
@@ -30,13 +33,18 @@ public record RunArguments(boolean help, boolean version, boolean verbose,
                 break;
             }
             if (arg.equals("-h") || arg.equals("--help")) {
-                return new RunArguments(true, false, verbose, List.of(), "");
+                return new RunArguments(true, false, verbose, List.of(), "", "");
             }
             if (arg.equals("--version")) {
-                return new RunArguments(false, true, verbose, List.of(), "");
+                return new RunArguments(false, true, verbose, List.of(), "", "");
             }
             if (arg.equals("-v") || arg.equals("--verbose")) {
                 verbose = true;
+            } else if (arg.equals("--restart") || arg.startsWith("--restart=")) {
+                restartDir = arg.equals("--restart") ? (i + 1 < args.size() ? args.get(++i) : "") : arg.substring("--restart=".length());
+                if (restartDir.isEmpty()) {
+                    throw new UsageException("--restart needs the checkpoint directory");
+                }
             } else if (arg.length() > 1 && arg.startsWith("-")) {
                 throw new UsageException("unknown option " + arg + " (options go before PROG)");
             } else {
@@ -64,10 +72,16 @@ public record RunArguments(boolean help, boolean version, boolean verbose,
             argv = words;
             destination = "";
         }
+        if (!restartDir.isEmpty()) {
+            if (!argv.isEmpty()) {
+                throw new UsageException("--restart takes no program: the image says what runs (" + argv.get(0) + " given)");
+            }
+            return new RunArguments(false, false, verbose, List.of(), destination, restartDir);
+        }
         if (argv.isEmpty()) {
             throw new UsageException("no program to run");
         }
-        return new RunArguments(false, false, verbose, List.copyOf(argv), destination);
+        return new RunArguments(false, false, verbose, List.copyOf(argv), destination, "");
     }
 
     private static boolean isAtWord(String word) {

@@ -75,7 +75,8 @@ public final class ProgramManager implements AutoCloseable {
 
         PeerAuth auth = new PeerAuth(key, new ReplayGuard(Duration.ofSeconds(60), System::currentTimeMillis), System::currentTimeMillis);
         peers = new PeerClients(auth);
-        LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice());
+        LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice(),
+                id -> responder.announce(id, System.currentTimeMillis()));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)

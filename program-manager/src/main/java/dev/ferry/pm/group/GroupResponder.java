@@ -67,6 +67,12 @@ public final class GroupResponder {
                         group.reply(r, Datagram.newBuilder().setLhAt(LhAt.newBuilder()
                                 .setLhId(id).setHost(config.hostName()).setAddress(config.grpcAddress()))));
             }
+            case LH_AT -> {
+                // The LH lives elsewhere now (restarted or moved): an exited record here is stale.
+                if (!d.getLhAt().getHost().equals(config.hostName())) {
+                    registry.forgetExited(d.getLhAt().getLhId());
+                }
+            }
             default -> { }
         }
     }

@@ -33,6 +33,7 @@ public final class HostedLh {
     private final StdinSink stdin;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile boolean userStopped;
+    private volatile String checkpointedTo = "";
 
     public HostedLh(String id, String hostName, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis) {
         this.id = id;
@@ -77,6 +78,10 @@ public final class HostedLh {
     }
 
     private ExitStatus toStatus(ProgramExit e) {
+        if (!checkpointedTo.isEmpty()) {
+            return ExitStatus.newBuilder().setCode(255).setWaitStatus(e.waitStatus()).setCheckpointedTo(checkpointedTo)
+                    .setMessage(id + " checkpointed to " + checkpointedTo).build();
+        }
         ExitStatus.Builder b = ExitStatus.newBuilder().setCode(e.shellCode()).setWaitStatus(e.waitStatus());
         String prog = spec.getArgv(0);
         if (e.execErrno() != 0) {
@@ -128,6 +133,11 @@ public final class HostedLh {
     /** Completes once the program ended and all its output is in the logs. */
     public CompletableFuture<ExitStatus> exit() {
         return exit;
+    }
+
+    /** The LH is being ended by a checkpoint into {@code dir} ("" to take that back). */
+    public void markCheckpointed(String dir) {
+        checkpointedTo = dir;
     }
 
     public boolean userStopped() {

@@ -6,6 +6,7 @@ import dev.ferry.agent.LaunchedLh;
 import dev.ferry.agent.LhLauncher;
 import dev.ferry.agent.ProcFs;
 import dev.ferry.agent.ProcStatus;
+import dev.ferry.agent.checkpoint.CapturedLh;
 import dev.ferry.pm.FerryException;
 import dev.ferry.proto.v1.ErrorCode;
 import dev.ferry.proto.v1.LhInfo;
@@ -47,31 +48,51 @@ public final class LhRegistry {
         this.clock = clock;
     }
 
+    /** How an LH's processes come to be: a fresh launch or a restore from an image. */
+    @FunctionalInterface
+    public interface Starter {
+        LaunchedLh start(LhLauncher launcher) throws LaunchException;
+    }
+
     public HostedLh launch(String id, ProgramSpec spec, LhOwner owner, LaunchSpec launchSpec) throws FerryException {
-        if (lhs.containsKey(id)) {
+        return start(id, spec, owner, l -> l.launch(launchSpec), "start");
+    }
+
+    public HostedLh restore(String id, ProgramSpec spec, LhOwner owner, CapturedLh image) throws FerryException {
+        return start(id, spec, owner, l -> l.restore(id, image), "restart");
+    }
+
+    private HostedLh start(String id, ProgramSpec spec, LhOwner owner, Starter starter, String verb) throws FerryException {
+        HostedLh old = lhs.get(id);
+        if (old != null && !old.exit().isDone()) {
             throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s exists already", id);
         }
         LaunchedLh launched;
         try {
-            launched = launcher.launch(launchSpec);
+            launched = starter.start(launcher);
         } catch (LaunchException e) {
-            throw new FerryException(ErrorCode.INTERNAL, "could not start " + spec.getArgv(0) + " on " + hostName + ": " + e.getMessage(), e);
+            throw new FerryException(ErrorCode.INTERNAL, "could not " + verb + " " + spec.getArgv(0) + " on " + hostName + ": " + e.getMessage(), e);
         }
         HostedLh lh = new HostedLh(id, hostName, spec, owner, launched, clock.getAsLong());
         lhs.put(id, lh);
         lh.exit().whenComplete((status, t) -> {
             LOG.info(() -> "LH " + id + " exited: code " + (status == null ? "?" : status.getCode()));
             launched.cgroup().remove();
-            reaper.schedule(() -> forget(id), EXITED_RETENTION_MS, TimeUnit.MILLISECONDS);
+            reaper.schedule(() -> forget(id, lh), EXITED_RETENTION_MS, TimeUnit.MILLISECONDS);
         });
         return lh;
     }
 
-    /** Drops an exited LH once its exit was delivered (or its retention ran out). */
-    public void forget(String id) {
+    /** Drops an exited LH once its retention ran out. */
+    private void forget(String id, HostedLh lh) {
+        lhs.remove(id, lh); // only that incarnation: a restart may reuse the id
+    }
+
+    /** Forgets an exited LH at once (it was restarted elsewhere under the same id). */
+    public void forgetExited(String id) {
         HostedLh lh = lhs.get(id);
         if (lh != null && lh.exit().isDone()) {
-            lhs.remove(id);
+            lhs.remove(id, lh);
         }
     }
 

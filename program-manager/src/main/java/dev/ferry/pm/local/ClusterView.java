@@ -5,6 +5,10 @@ import dev.ferry.pm.Cluster;
 import dev.ferry.pm.FerryException;
 import dev.ferry.pm.peer.StatusCodes;
 import dev.ferry.proto.v1.Caller;
+import dev.ferry.proto.v1.CheckpointReply;
+import dev.ferry.proto.v1.CheckpointRequest;
+import dev.ferry.proto.v1.CheckpointResult;
+import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.ControlReply;
 import dev.ferry.proto.v1.ControlRequest;
 import dev.ferry.proto.v1.ErrorCode;
@@ -19,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 
@@ -26,6 +31,8 @@ import java.util.concurrent.ExecutorService;
 final class ClusterView {
     private static final Duration SURVEY_WINDOW = Duration.ofMillis(150);
     private static final long CALL_TIMEOUT_MS = 3_000;
+    /** Writing a large image to slow storage takes a while. */
+    private static final long CHECKPOINT_TIMEOUT_MS = 300_000;
 
     private final Cluster cluster;
     private final ExecutorService pool;
@@ -81,6 +88,55 @@ final class ClusterView {
         HostsReply.Builder out = HostsReply.newBuilder();
         calls.stream().map(CompletableFuture::join).filter(s -> s != null).forEach(out::addHosts);
         return out.build();
+    }
+
+    /**
+     * Checkpoints the LH named by id (anywhere), or by program name (on this host; it must name
+     * exactly one LH the caller may act on).
+     */
+    CheckpointReply checkpoint(Caller caller, CheckpointRequest req) {
+        try {
+            Binding b = target(caller, req.getTarget());
+            try {
+                CheckpointResult r = cluster.peers().blocking(b.address(), CHECKPOINT_TIMEOUT_MS).checkpoint(PeerCheckpointRequest.newBuilder()
+                        .setLhId(b.lhId()).setCaller(caller).setDir(req.getDir()).setLeaveRunning(req.getLeaveRunning()).build());
+                return CheckpointReply.newBuilder().addResults(r).build();
+            } catch (RuntimeException e) {
+                throw StatusCodes.fromGrpc(e, "host " + b.host());
+            }
+        } catch (FerryException e) {
+            return CheckpointReply.newBuilder().setError(e.toProto()).build();
+        }
+    }
+
+    private Binding target(Caller caller, String target) throws FerryException {
+        if (target.matches("[a-z0-9]{1,32}")) {
+            Optional<Binding> byId = cluster.locate(target);
+            if (byId.isPresent()) {
+                return byId.get();
+            }
+        }
+        List<LhInfo> matches = new ArrayList<>();
+        try {
+            for (LhInfo lh : cluster.peers().blocking(cluster.selfAddress(), CALL_TIMEOUT_MS)
+                    .listLhs(ListLhsRequest.newBuilder().setCaller(caller).build()).getLhsList()) {
+                boolean mayAct = caller.getUid() == 0 || caller.getUid() == lh.getUid();
+                if (lh.getProgram().equals(target) && !lh.getState().equals("exited") && mayAct) {
+                    matches.add(lh);
+                }
+            }
+        } catch (RuntimeException e) {
+            throw StatusCodes.fromGrpc(e, "this host's manager");
+        }
+        if (matches.isEmpty()) {
+            throw FerryException.of(ErrorCode.NOT_FOUND, "no logical host %s, and no program %s of yours on %s (see lhosts)",
+                    target, target, cluster.selfHost());
+        }
+        if (matches.size() > 1) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "%d programs named %s run on %s (%s): name one by its LH id",
+                    matches.size(), target, cluster.selfHost(), String.join(", ", matches.stream().map(LhInfo::getId).toList()));
+        }
+        return new Binding(matches.get(0).getId(), cluster.selfHost(), cluster.selfAddress(), 0);
     }
 
     ControlReply control(Caller caller, ControlRequest req) {

@@ -83,6 +83,7 @@ public final class LocalServer implements AutoCloseable {
                     case LIST -> frames.write(view.list(caller));
                     case CONTROL -> frames.write(view.control(caller, req.getControl()));
                     case HOSTS -> frames.write(view.hosts());
+                    case CHECKPOINT -> frames.write(view.checkpoint(caller, req.getCheckpoint()));
                     default -> throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "empty request");
                 }
             } catch (FerryException e) {

@@ -91,7 +91,7 @@ final class RunRelay {
 
     private CreateLhReply create(String id, HostSelector.Choice where) throws FerryException {
         CreateLhRequest req = CreateLhRequest.newBuilder().setLhId(id).setCaller(caller)
-                .setSpec(request.getSpec()).setOriginHost(cluster.selfHost()).build();
+                .setSpec(request.getSpec()).setOriginHost(cluster.selfHost()).setRestartDir(request.getRestartDir()).build();
         try {
             return cluster.peers().blocking(where.address(), CREATE_TIMEOUT_MS).createLh(req);
         } catch (RuntimeException e) {

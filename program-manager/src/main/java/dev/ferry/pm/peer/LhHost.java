@@ -4,6 +4,15 @@ import dev.ferry.agent.LaunchSpec;
 import dev.ferry.agent.RlimitClamp;
 import dev.ferry.agent.RlimitSpec;
 import dev.ferry.agent.Signals;
+import dev.ferry.agent.checkpoint.CapturedLh;
+import dev.ferry.agent.checkpoint.ImageFormatException;
+import dev.ferry.agent.checkpoint.ImageReader;
+import dev.ferry.pm.LhIds;
+import dev.ferry.pm.checkpoint.CheckpointDir;
+import dev.ferry.pm.checkpoint.Checkpointer;
+import dev.ferry.proto.v1.CheckpointMeta;
+import dev.ferry.proto.v1.CheckpointResult;
+import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.pm.FerryException;
 import dev.ferry.pm.HostState;
 import dev.ferry.pm.lh.HostedLh;
@@ -21,6 +30,7 @@ import dev.ferry.proto.v1.Rlimit;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -37,16 +47,25 @@ public final class LhHost {
     private final HostState state;
     private final Permissions permissions;
     private final int guestNice;
+    private final Checkpointer checkpointer;
+    private final Consumer<String> announcer;
 
-    public LhHost(String hostName, LhRegistry registry, HostState state, Permissions permissions, int guestNice) {
+    /** @param announcer tells the group that an LH (restarted here) is now at this host */
+    public LhHost(String hostName, LhRegistry registry, HostState state, Permissions permissions, int guestNice,
+                  Consumer<String> announcer) {
+        this.announcer = announcer;
         this.hostName = hostName;
         this.registry = registry;
         this.state = state;
         this.permissions = permissions;
         this.guestNice = guestNice;
+        this.checkpointer = new Checkpointer(hostName, System::currentTimeMillis);
     }
 
     public CreateLhReply create(CreateLhRequest req) throws FerryException {
+        if (!req.getRestartDir().isEmpty()) {
+            return restart(req);
+        }
         ProgramSpec spec = req.getSpec();
         validate(req.getLhId(), spec);
         boolean guest = !req.getOriginHost().equals(hostName);
@@ -61,6 +80,37 @@ public final class LhHost {
         LOG.info(() -> String.format("LH %s started for %s@%s: %s", lh.id(), c.getUser(), req.getOriginHost(), String.join(" ", spec.getArgvList())));
         return CreateLhReply.newBuilder().setLhId(lh.id()).setHost(hostName)
                 .setHostPid(lh.launched().programHostPid()).addAllWarnings(warnings).build();
+    }
+
+    /**
+     * `run --restart DIR`: brings a checkpointed LH back here. The first restart of an image
+     * of an ended LH continues that LH (same id); any other restart is a fork with a new id,
+     * so two copies of one LH never run.
+     */
+    private CreateLhReply restart(CreateLhRequest req) throws FerryException {
+        Caller c = req.getCaller();
+        CheckpointDir dir = CheckpointDir.forReading(req.getRestartDir(), c);
+        CheckpointMeta meta = dir.readMeta();
+        CapturedLh image;
+        try {
+            image = ImageReader.read(dir.path());
+        } catch (IOException | ImageFormatException e) {
+            throw new FerryException(ErrorCode.INVALID_ARGUMENT, "cannot restart from " + dir.path() + ": " + e.getMessage(), e);
+        }
+        boolean sameLh = !meta.getLeftRunning() && dir.claimFirstRestart();
+        String id = sameLh ? meta.getLhId() : LhIds.next();
+        boolean guest = !req.getOriginHost().equals(hostName);
+        HostedLh lh = registry.restore(id, meta.getSpec(), new LhOwner(meta.getOwner(), req.getOriginHost(), guest), image);
+        LOG.info(() -> String.format("LH %s restarted from %s for %s@%s%s", id, dir.path(), c.getUser(), req.getOriginHost(),
+                sameLh ? "" : " (a fork of " + meta.getLhId() + ")"));
+        announcer.accept(id);
+        return CreateLhReply.newBuilder().setLhId(id).setHost(hostName)
+                .setHostPid(lh.launched().programHostPid()).addAllWarnings(lh.launched().warnings()).build();
+    }
+
+    public CheckpointResult checkpoint(PeerCheckpointRequest req) throws FerryException {
+        HostedLh lh = find(req.getLhId(), req.getCaller());
+        return checkpointer.checkpoint(lh, req.getCaller(), req.getDir(), req.getLeaveRunning());
     }
 
     private static void validate(String id, ProgramSpec spec) throws FerryException {

@@ -5,6 +5,8 @@ import dev.ferry.pm.lh.HostedLh;
 import dev.ferry.proto.v1.AttachDown;
 import dev.ferry.proto.v1.AttachOpen;
 import dev.ferry.proto.v1.AttachUp;
+import dev.ferry.proto.v1.CheckpointResult;
+import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.CreateLhReply;
 import dev.ferry.proto.v1.CreateLhRequest;
 import dev.ferry.proto.v1.ErrorCode;
@@ -99,6 +101,17 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
             reply.onNext(PeerControlReply.getDefaultInstance());
             reply.onCompleted();
         } catch (FerryException e) {
+            reply.onError(StatusCodes.toGrpc(e));
+        }
+    }
+
+    @Override
+    public void checkpoint(PeerCheckpointRequest request, StreamObserver<CheckpointResult> reply) {
+        try {
+            reply.onNext(host.checkpoint(request));
+            reply.onCompleted();
+        } catch (FerryException e) {
+            LOG.info(() -> "checkpoint of " + request.getLhId() + " refused: " + e.getMessage());
             reply.onError(StatusCodes.toGrpc(e));
         }
     }

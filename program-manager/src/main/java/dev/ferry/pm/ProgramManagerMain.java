@@ -42,8 +42,8 @@ public final class ProgramManagerMain implements Callable<Integer> {
     Integer ownerUid;
     @Option(names = "--no-guests", description = "never volunteer for '@ *' (explicit @ HOST still works)")
     boolean noGuests;
-    @Option(names = "--max-load", defaultValue = "4.0", description = "volunteer only below this load (default ${DEFAULT-VALUE})")
-    double maxLoad;
+    @Option(names = "--max-load", description = "volunteer only below this load (default: 2 per CPU core)")
+    Double maxLoad;
     @Option(names = "--min-free-mem", defaultValue = "268435456", description = "bytes of memory kept free for the owner (default ${DEFAULT-VALUE})")
     long minFreeMem;
     @Option(names = "--load-average-weight", defaultValue = "1.0", description = "weight of the load average in the host's load (default ${DEFAULT-VALUE})")
@@ -57,7 +57,8 @@ public final class ProgramManagerMain implements Callable<Integer> {
     public Integer call() throws Exception {
         PmConfig config = new PmConfig(host, InetAddress.getByName(address), port, InetAddress.getByName(group), groupPort,
                 iface, stateDir, socket, key, cgroupName, guestNice,
-                ownerUid == null ? OptionalInt.empty() : OptionalInt.of(ownerUid), !noGuests, maxLoad, minFreeMem,
+                ownerUid == null ? OptionalInt.empty() : OptionalInt.of(ownerUid), !noGuests,
+                maxLoad != null ? maxLoad : 2.0 * Runtime.getRuntime().availableProcessors(), minFreeMem,
                 loadAverageWeight, answerDelayPerLoad, maxAnswerDelay);
         ProgramManager pm = new ProgramManager(config);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -78,6 +79,7 @@ public final class ProgramManagerMain implements Callable<Integer> {
 
     public static void main(String[] args) {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
-        System.exit(new CommandLine(new ProgramManagerMain()).execute(args));
+        // Later options win, so scripts can give defaults that users override (vcluster up -- ARGS).
+        System.exit(new CommandLine(new ProgramManagerMain()).setOverwrittenOptionsAllowed(true).execute(args));
     }
 }

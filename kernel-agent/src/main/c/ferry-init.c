@@ -5,7 +5,11 @@
  *              --uid U --gid G [--groups G1,G2,...] [--umask OCTAL] [--cwd DIR]
  *              [--nice N] [--rlimit RES:SOFT:HARD ...] -- PROG ARGV0 [ARG ...]
  *   ferry-init --cgroup-procs FILE [...] --status FILE --restore PID
+ *   ferry-init --host-features
  *
+ * --host-features prints "xcr0 HEX xstate-size N" (XCR0 and the size of the XSAVE area for
+ * the enabled features, which is the size of ptrace's NT_X86_XSTATE) and exits, so the kernel
+ * agent can refuse an image of another CPU state layout before it creates anything.
  * RES is the Linux resource number (RLIMIT_NOFILE = 7, ...); SOFT and HARD are decimal or
  * "unlimited". PROG is searched along the PATH of this process' environment, which is the
  * program's environment (the caller sets it). Without --groups the program has no
@@ -261,7 +265,21 @@ static void join_cgroup(const char *procs_file) {
     close(fd);
 }
 
+static int host_features(void) {
+#if defined(__x86_64__)
+    unsigned int eax, ebx, ecx, edx, lo, hi;
+    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xd), "c"(0));
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    printf("xcr0 %llx xstate-size %u\n", ((unsigned long long)hi << 32) | lo, ebx);
+    return 0;
+#else
+    fprintf(stderr, "ferry-init: --host-features is only known for x86_64\n");
+    return 1;
+#endif
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "--host-features")) return host_features();
     struct options o;
     parse(argc, argv, &o);
     status_fd = open(o.status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

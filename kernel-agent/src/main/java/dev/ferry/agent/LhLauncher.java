@@ -10,6 +10,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import dev.ferry.agent.checkpoint.CapturedLh;
+import dev.ferry.agent.checkpoint.ImageFormatException;
+import dev.ferry.agent.checkpoint.ImageReader;
+import dev.ferry.agent.checkpoint.PhaseTimer;
+import dev.ferry.agent.rebuild.HostCompatibility;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import dev.ferry.agent.rebuild.ProcessRebuild;
 import dev.ferry.agent.rebuild.RebuildException;
 
@@ -80,20 +88,48 @@ public final class LhLauncher {
 
     /**
      * Brings a captured logical host back to life under LH id {@code lhId} (the image's own id
-     * for a restart or migration, a new one for a fork): checks the image, starts ferry-init in
-     * restore mode (a stub at the program's old pid in a fresh pid namespace, stdio on new pipes
-     * this JVM holds), rebuilds the program in the stub and lets it run. On failure nothing of
-     * the LH is left.
+     * for a restart or migration, a new one for a fork): checks the image and this host (CPU
+     * state layout, kernel family, files) before creating anything, starts ferry-init in
+     * restore mode (a stub at the program's old pid in a fresh pid namespace, stdio on new
+     * pipes this JVM holds), writes the stdin bytes the program had not read yet into the new
+     * stdin pipe, rebuilds the program in the stub and lets it run. On failure nothing of the
+     * LH is left.
      */
     public LaunchedLh restore(String lhId, CapturedLh image) throws LaunchException {
+        return restore(lhId, image, PhaseTimer.none());
+    }
+
+    /** {@link #restore(String, CapturedLh)} from an image directory; its pages are mapped, not loaded. */
+    public LaunchedLh restore(String lhId, Path imageDir) throws LaunchException {
+        return restore(lhId, imageDir, PhaseTimer.none());
+    }
+
+    public LaunchedLh restore(String lhId, Path imageDir, PhaseTimer timer) throws LaunchException {
+        CapturedLh image;
+        try {
+            image = ImageReader.read(imageDir);
+        } catch (ImageFormatException e) {
+            throw new LaunchException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new LaunchException("reading the image " + imageDir + ": " + e.getMessage(), e);
+        }
+        timer.mark("read and check image");
+        return restore(lhId, image, timer);
+    }
+
+    /** As {@link #restore(String, CapturedLh)}, recording where the time goes in {@code timer}. */
+    public LaunchedLh restore(String lhId, CapturedLh image, PhaseTimer timer) throws LaunchException {
         if (!Files.isExecutable(initBinary)) {
             throw new LaunchException("ferry-init not found or not executable: " + initBinary);
         }
         try {
-            ProcessRebuild.verify(image);
+            ProcessRebuild.verify(image, HostCompatibility.local(initBinary));
         } catch (RebuildException e) {
             throw new LaunchException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new LaunchException("learning this host's CPU features: " + e.getMessage(), e);
         }
+        timer.mark("verify");
         int lhPid = image.image().getProcesses(0).getPid();
         LhCgroup cgroup;
         try {
@@ -118,12 +154,39 @@ public final class LhLauncher {
             if (stub < 0) {
                 throw new RebuildException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
             }
-            new ProcessRebuild().rebuild(stub, image);
+            timer.mark("launch stub");
+            CompletableFuture<Void> stdin = writePendingStdin(lh, image.pendingStdin());
+            new ProcessRebuild(timer).rebuild(stub, image);
+            stdin.get(10, TimeUnit.SECONDS);
             return lh;
-        } catch (RebuildException | RuntimeException e) {
+        } catch (RebuildException | RuntimeException | InterruptedException | ExecutionException | TimeoutException e) {
             cgroup.killAll();
-            throw new LaunchException(e.getMessage(), e);
+            String why = e instanceof ExecutionException ? e.getCause().getMessage() : e.getMessage();
+            throw new LaunchException(e instanceof RebuildException ? why : "restoring LH " + lhId + ": " + why, e);
         }
+    }
+
+    /**
+     * The bytes the program had not read go into the new stdin pipe before it runs. A pipe holds
+     * 64 KiB; more than that (a program that enlarged its pipe) is written as the program reads.
+     */
+    private static CompletableFuture<Void> writePendingStdin(LaunchedLh lh, byte[] pending) {
+        if (pending.length == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        Runnable write = () -> {
+            try {
+                lh.stdin().write(pending);
+                lh.stdin().flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        if (pending.length <= 65536) {
+            write.run();
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.runAsync(write);
     }
 
     private static String describeExit(LaunchedLh lh) {

@@ -1,23 +1,21 @@
 package dev.ferry.agent.checkpoint;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.UnsafeByteOperations;
 import dev.ferry.proto.v1.LhImage;
-import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.PageIndex;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.zip.CRC32C;
 
-/** Loads an image directory written by {@link ImageWriter}, checking every byte it uses. */
+/**
+ * Loads an image directory written by {@link ImageWriter}, checking every byte it uses. The
+ * metadata is parsed; the page data stays in the pages file, mapped read-only (see
+ * {@link MappedPages}), so reading a 1 GiB image takes no heap.
+ */
 public final class ImageReader {
     private ImageReader() {}
 
@@ -34,41 +32,7 @@ public final class ImageReader {
             throw new ImageFormatException(dir + ": image format version " + image.getFormatVersion() + ", this agent reads "
                     + ImageWriter.VERSION);
         }
-        Path pagesFile = dir.resolve(ImageWriter.PAGES);
-        List<PageBatch> pages = new ArrayList<>(index.getBatchesCount());
-        try (FileChannel ch = FileChannel.open(pagesFile, StandardOpenOption.READ)) {
-            if (ch.size() != index.getPagesFileLength()) {
-                throw new ImageFormatException(pagesFile + " is truncated or padded: " + ch.size() + " bytes, the index says "
-                        + index.getPagesFileLength());
-            }
-            for (PageBatch entry : index.getBatchesList()) {
-                if (entry.getDataLength() == 0) {
-                    pages.add(entry);
-                    continue;
-                }
-                if (entry.getDataLength() > Integer.MAX_VALUE || entry.getDataOffset() + entry.getDataLength() > ch.size()) {
-                    throw new ImageFormatException(pagesFile + ": a batch lies outside the file");
-                }
-                byte[] data = new byte[(int) entry.getDataLength()];
-                ByteBuffer buf = ByteBuffer.wrap(data);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, entry.getDataOffset() + buf.position()) < 0) {
-                        throw new ImageFormatException(pagesFile + " is truncated");
-                    }
-                }
-                CRC32C crc = new CRC32C();
-                crc.update(data);
-                if ((int) crc.getValue() != entry.getCrc32C()) {
-                    throw new ImageFormatException(pagesFile + " is corrupted: the pages at 0x"
-                            + Long.toHexString(entry.getAddress()) + " fail their checksum");
-                }
-                pages.add(entry.toBuilder().setData(UnsafeByteOperations.unsafeWrap(data)).clearDataOffset()
-                        .clearDataLength().clearCrc32C().build());
-            }
-        } catch (NoSuchFileException e) {
-            throw new ImageFormatException(dir + " is not a complete Ferry image: " + pagesFile.getFileName() + " is missing");
-        }
-        return new CapturedLh(image, pages);
+        return new CapturedLh(image, MappedPages.load(dir.resolve(ImageWriter.PAGES), index));
     }
 
     private static byte[] framed(Path file, int kind) throws IOException, ImageFormatException {

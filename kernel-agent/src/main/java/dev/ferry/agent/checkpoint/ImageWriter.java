@@ -1,7 +1,7 @@
 package dev.ferry.agent.checkpoint;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
+import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.PageIndex;
 import java.io.DataOutputStream;
@@ -11,6 +11,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
@@ -29,7 +30,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * Files are written under temporary names, forced to disk when asked, then renamed, lh.img
- * last, so a directory holding lh.img is complete. {@link ImageReader} detects a foreign,
+ * last (an old lh.img is removed first), so a directory holding lh.img is complete. Page data
+ * streams to pages.bin while the program is captured ({@link ProcessCapture#captureTo}). {@link ImageReader} detects a foreign,
  * truncated, corrupted or other-version image.
  */
 public final class ImageWriter {
@@ -40,39 +42,35 @@ public final class ImageWriter {
 
     private ImageWriter() {}
 
+    /** Saves an in-memory capture; page data is written from where it lies (no heap copy). */
     public static void write(CapturedLh captured, Path dir, boolean fsync) throws IOException {
-        Files.createDirectories(dir);
-        PageIndex.Builder index = PageIndex.newBuilder().setFormatVersion(VERSION);
-        Path pagesTmp = dir.resolve(PAGES + ".tmp");
-        long offset = 0;
-        try (FileChannel ch = FileChannel.open(pagesTmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        begin(dir);
+        try (PageFileWriter pages = new PageFileWriter(dir, fsync)) {
             for (PageBatch b : captured.pages()) {
-                PageBatch.Builder entry = b.toBuilder().clearData();
-                ByteString data = b.getData();
-                if (!data.isEmpty()) {
-                    CRC32C crc = new CRC32C();
-                    for (java.nio.ByteBuffer bb : data.asReadOnlyByteBufferList()) {
-                        crc.update(bb.duplicate());
-                        while (bb.hasRemaining()) {
-                            ch.write(bb);
-                        }
-                    }
-                    entry.setDataOffset(offset).setDataLength(data.size()).setCrc32C((int) crc.getValue());
-                    offset += data.size();
-                }
-                index.addBatches(entry);
+                pages.add(b);
             }
-            if (fsync) {
-                ch.force(true);
+            commit(dir, captured.image(), pages.finish(), fsync);
+        }
+    }
+
+    /** Prepares {@code dir} for a new image: an old lh.img goes first, so the directory is never a mix of two images. */
+    static void begin(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.deleteIfExists(dir.resolve(LH));
+    }
+
+    /** Writes the index and the metadata, then renames pages, index and (last) lh.img into place. */
+    static void commit(Path dir, LhImage image, PageIndex index, boolean fsync) throws IOException {
+        Path indexTmp = writeFramed(dir.resolve(INDEX + ".tmp"), KIND_INDEX, index, fsync);
+        Path lhTmp = writeFramed(dir.resolve(LH + ".tmp"), KIND_LH, image, fsync);
+        Files.move(dir.resolve(PAGES + ".tmp"), dir.resolve(PAGES), StandardCopyOption.REPLACE_EXISTING);
+        Files.move(indexTmp, dir.resolve(INDEX), StandardCopyOption.REPLACE_EXISTING);
+        Files.move(lhTmp, dir.resolve(LH), StandardCopyOption.REPLACE_EXISTING);
+        if (fsync) {
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);   // the renames themselves
             }
         }
-        index.setPagesFileLength(offset);
-        Path indexTmp = writeFramed(dir.resolve(INDEX + ".tmp"), KIND_INDEX, index.build(), fsync);
-        Path lhTmp = writeFramed(dir.resolve(LH + ".tmp"), KIND_LH, captured.image(), fsync);
-        Files.move(pagesTmp, dir.resolve(PAGES), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.move(indexTmp, dir.resolve(INDEX), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.move(lhTmp, dir.resolve(LH), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static Path writeFramed(Path file, int kind, MessageLite message, boolean fsync) throws IOException {

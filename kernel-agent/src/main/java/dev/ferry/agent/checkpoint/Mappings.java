@@ -1,12 +1,33 @@
 package dev.ferry.agent.checkpoint;
 
 import dev.ferry.proto.v1.Mapping;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Turns smaps areas into image mappings, or blockers for the kinds that cannot move yet. */
 final class Mappings {
+    private static final String DELETED = " (deleted)";
+
     private Mappings() {}
+
+    /**
+     * Whether {@code path} still names the file the area maps. If it was deleted or replaced
+     * (a new inode, as package upgrades and editors do), the content is carried instead:
+     * mapping the path again would give the program other bytes.
+     */
+    private static boolean sameFile(VmArea a, String path) {
+        if (a.path().endsWith(DELETED)) {
+            return false;
+        }
+        try {
+            return ((Number) Files.getAttribute(Path.of(path), "unix:ino")).longValue() == a.inode();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
 
     static List<Mapping.Builder> of(List<VmArea> areas, String who, List<String> blockers) {
         List<Mapping.Builder> out = new ArrayList<>();
@@ -21,7 +42,8 @@ final class Mappings {
                     .setShared(a.shared()).setGrowsDown(a.vmFlags().contains("gd")).setOffset(a.offset())
                     .addAllVmFlags(a.vmFlags()).setSpecial(special(a));
             if (a.fileBacked()) {
-                m.setPath(a.path());
+                String path = a.path().endsWith(DELETED) ? a.path().substring(0, a.path().length() - DELETED.length()) : a.path();
+                m.setPath(path).setContentCarried(!a.shared() && !sameFile(a, path));
             }
             out.add(m);
         }
@@ -54,8 +76,8 @@ final class Mappings {
         if (p.startsWith("/memfd:")) {
             return "a memfd (" + p + ")";
         }
-        if (p.endsWith(" (deleted)")) {
-            return "a mapping of the deleted file " + p.substring(0, p.length() - 10);
+        if (p.endsWith(DELETED) && a.shared()) {
+            return "a shared mapping of the deleted file " + p.substring(0, p.length() - DELETED.length());
         }
         if (p.startsWith("/dev/")) {
             return "a mapping of the device " + p;

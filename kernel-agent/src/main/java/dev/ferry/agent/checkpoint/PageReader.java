@@ -1,9 +1,8 @@
 package dev.ferry.agent.checkpoint;
 
-import com.google.protobuf.UnsafeByteOperations;
+import com.sun.jna.Native;
 import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.proto.v1.Mapping;
-import dev.ferry.proto.v1.PageBatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,16 +10,17 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Reads the pages of a stopped process that must be carried: present or swapped, and not a
  * page-cache (file or shared) page, per /proc/PID/pagemap; for private file mappings that is
- * exactly their copied-on-write pages. Pages come out in batches of at most 1 MiB; runs of
- * all-zero pages come out as zero batches without data.
+ * exactly their copied-on-write pages (all pages for a mapping whose file is gone or replaced).
+ * Runs of up to 1 MiB are read with one process_vm_readv each, straight into a native buffer
+ * the {@link PageSink} hands out; all-zero pages in them come out as zero runs.
  */
 final class PageReader {
     static final int PAGE = 4096;
+    static final int RUN = 1 << 20;
     private static final long PRESENT = 1L << 63, SWAPPED = 1L << 62, FILE_OR_SHARED = 1L << 61;
 
     private final int hostPid;
@@ -33,8 +33,8 @@ final class PageReader {
         this.memory = memory;
     }
 
-    /** Emits the batches of every mapping and records each mapping's carried page count; returns the total. */
-    long read(List<Mapping.Builder> mappings, Consumer<PageBatch> out) throws IOException {
+    /** Sends the pages of every mapping to {@code sink} and records each mapping's carried page count; returns the total. */
+    long read(List<Mapping.Builder> mappings, PageSink sink) throws IOException {
         long total = 0;
         try (FileChannel pagemap = FileChannel.open(Path.of("/proc", Integer.toString(hostPid), "pagemap"), StandardOpenOption.READ)) {
             for (Mapping.Builder m : mappings) {
@@ -43,7 +43,7 @@ final class PageReader {
                         || m.getShared()) {
                     continue;   // the kernel provides these; shared file pages live in the file
                 }
-                long carried = readMapping(pagemap, m, out);
+                long carried = m.getContentCarried() ? readWhole(m, sink) : readMapping(pagemap, m, sink);
                 m.setCarriedPages(carried);
                 total += carried;
             }
@@ -51,44 +51,65 @@ final class PageReader {
         return total;
     }
 
-    private long readMapping(FileChannel pagemap, Mapping.Builder m, Consumer<PageBatch> out) throws IOException {
-        int pages = (int) ((m.getEnd() - m.getStart()) / PAGE);
-        ByteBuffer entries = ByteBuffer.allocateDirect(pages * 8).order(ByteOrder.LITTLE_ENDIAN);
-        long pos = m.getStart() / PAGE * 8;
-        while (entries.hasRemaining()) {
-            int n = pagemap.read(entries, pos + entries.position());
-            if (n <= 0) {
-                throw new IOException("short read of pagemap for " + Long.toHexString(m.getStart()));
-            }
-        }
+    private long readMapping(FileChannel pagemap, Mapping.Builder m, PageSink sink) throws IOException {
+        long pages = (m.getEnd() - m.getStart()) / PAGE;
+        ByteBuffer entries = ByteBuffer.allocateDirect(RUN).order(ByteOrder.LITTLE_ENDIAN);   // pagemap of 512 MiB at a time
         boolean readable = (m.getProt() & 1) != 0;
         long carried = 0;
-        int i = 0;
-        while (i < pages) {
-            if (!carry(entries.getLong(i * 8))) {
-                i++;
-                continue;
+        for (long chunk = 0; chunk < pages; chunk += RUN / 8) {
+            int n = (int) Math.min(RUN / 8, pages - chunk);
+            entries.clear().limit(n * 8);
+            long pos = (m.getStart() / PAGE + chunk) * 8;
+            while (entries.hasRemaining()) {
+                if (pagemap.read(entries, pos + entries.position()) <= 0) {
+                    throw new IOException("short read of pagemap for " + Long.toHexString(m.getStart()));
+                }
             }
-            int runStart = i;
-            while (i < pages && carry(entries.getLong(i * 8)) && i - runStart < RemoteMemory.BUFFER / PAGE) {
-                i++;
+            int i = 0;
+            while (i < n) {
+                if (!carry(entries.getLong(i * 8))) {
+                    i++;
+                    continue;
+                }
+                int runStart = i;
+                while (i < n && carry(entries.getLong(i * 8)) && i - runStart < RUN / PAGE) {
+                    i++;
+                }
+                long address = m.getStart() + (chunk + runStart) * PAGE;
+                readRun(address, (i - runStart) * PAGE, readable, sink);
+                carried += i - runStart;
             }
-            long address = m.getStart() + (long) runStart * PAGE;
-            int length = (i - runStart) * PAGE;
-            memory.readIntoBuffer(address, length, readable);
-            emit(address, length, out);
-            carried += i - runStart;
         }
         return carried;
+    }
+
+    /** Every page of the mapping, up to the first that cannot be read (past the end of a replaced file). */
+    private long readWhole(Mapping.Builder m, PageSink sink) throws IOException {
+        long carried = 0;
+        for (long at = m.getStart(); at < m.getEnd(); at += RUN) {
+            int length = (int) Math.min(RUN, m.getEnd() - at);
+            try {
+                readRun(at, length, false, sink);
+            } catch (IOException pastTheEnd) {
+                break;   // pages past the old end of file: the rebuilt mapping leaves them zero
+            }
+            carried += length / PAGE;
+        }
+        return carried;
+    }
+
+    private void readRun(long address, int length, boolean readable, PageSink sink) throws IOException {
+        ByteBuffer buf = sink.claim(length).order(ByteOrder.LITTLE_ENDIAN);
+        memory.readInto(Native.getDirectBufferPointer(buf), address, length, readable);
+        emit(address, buf, length, sink);
     }
 
     private static boolean carry(long entry) {
         return (entry & (PRESENT | SWAPPED)) != 0 && (entry & FILE_OR_SHARED) == 0;
     }
 
-    /** Splits the buffer into data batches and zero batches. */
-    private void emit(long address, int length, Consumer<PageBatch> out) {
-        ByteBuffer buf = memory.buffer().getByteBuffer(0, length).order(ByteOrder.LITTLE_ENDIAN);
+    /** Splits the run into data and zero runs (a data page usually fails the zero test at its first word). */
+    private void emit(long address, ByteBuffer buf, int length, PageSink sink) throws IOException {
         int page = 0, pages = length / PAGE;
         while (page < pages) {
             boolean zero = isZero(buf, page);
@@ -98,12 +119,9 @@ final class PageReader {
             }
             long at = address + (long) first * PAGE;
             if (zero) {
-                out.accept(PageBatch.newBuilder().setPid(lhPid).setAddress(at).setZeroPages(page - first).build());
+                sink.zero(lhPid, at, page - first);
             } else {
-                byte[] data = new byte[(page - first) * PAGE];
-                buf.get(first * PAGE, data);
-                out.accept(PageBatch.newBuilder().setPid(lhPid).setAddress(at)
-                        .setData(UnsafeByteOperations.unsafeWrap(data)).build());
+                sink.data(lhPid, at, buf, first * PAGE, (page - first) * PAGE);
             }
         }
     }

@@ -16,7 +16,7 @@ import dev.ferry.proto.v1.HostFeatures;
 import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.Mapping;
 import dev.ferry.proto.v1.MmFields;
-import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.PageIndex;
 import dev.ferry.proto.v1.ProcessImage;
 import dev.ferry.proto.v1.RlimitValue;
 import dev.ferry.proto.v1.Rseq;
@@ -48,8 +48,59 @@ public final class ProcessCapture {
 
     private final ProcFs proc = ProcFs.host();
 
+    private final PhaseTimer timer;
+
+    public ProcessCapture() {
+        this(PhaseTimer.none());
+    }
+
+    /** A capture that records where its time goes in {@code timer}. */
+    public ProcessCapture(PhaseTimer timer) {
+        this.timer = timer;
+    }
+
+    /** Captures into memory (native, not the Java heap): for migration, or to save later with {@link ImageWriter}. */
     public CapturedLh capture(String lhId, LhCgroup cgroup, AfterCapture after)
             throws CaptureRefusedException, CaptureException {
+        MemoryPageSink sink = new MemoryPageSink();
+        LhImage image = capture(lhId, cgroup, after, sink, i -> { });
+        return new CapturedLh(image, sink.batches());
+    }
+
+    /**
+     * Captures straight into the image directory {@code dir} (see {@link ImageWriter} for the
+     * format): page data streams to pages.bin while the program is stopped, so memory use does
+     * not grow with the program's size. The image is complete (and forced to disk if
+     * {@code fsync}) before the program is killed or let go; on any failure the program runs on
+     * unharmed and no lh.img is left in {@code dir}. Returns the image's metadata.
+     */
+    public LhImage captureTo(String lhId, LhCgroup cgroup, AfterCapture after, Path dir, boolean fsync)
+            throws CaptureRefusedException, CaptureException {
+        try {
+            ImageWriter.begin(dir);
+        } catch (IOException e) {
+            throw new CaptureException("preparing the image directory " + dir + ": " + e.getMessage(), e);
+        }
+        try (PageFileWriter pages = new PageFileWriter(dir, fsync)) {
+            return capture(lhId, cgroup, after, pages, image -> {
+                PageIndex index = pages.finish();
+                timer.mark("finish pages file");
+                ImageWriter.commit(dir, image, index, fsync);
+                timer.mark("write metadata");
+            });
+        } catch (IOException e) {
+            throw new CaptureException("writing the image to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Called with the finished metadata while the program is still stopped. */
+    private interface Commit {
+        void accept(LhImage image) throws IOException;
+    }
+
+    private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
+            throws CaptureRefusedException, CaptureException {
+        timer.restart();
         int hostPid = findProgram(lhId, cgroup);
         Path procPid = Path.of("/proc", Integer.toString(hostPid));
         ProcessStatus status;
@@ -79,8 +130,9 @@ public final class ProcessCapture {
         if (!blockers.isEmpty()) {
             throw new CaptureRefusedException(blockers);
         }
+        timer.mark("inspect");
         try (TracerThread tracer = new TracerThread("ferry-capture-" + lhId)) {
-            return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after));
+            return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after, sink, commit));
         } catch (CaptureException | CaptureRefusedException e) {
             throw e;
         } catch (Exception e) {
@@ -104,9 +156,10 @@ public final class ProcessCapture {
         return found.get(0);
     }
 
-    private CapturedLh captureStopped(String lhId, LhCgroup cgroup, int hostPid, int lhPid, Path procPid, String who,
-                                      AfterCapture after) throws Exception {
+    private LhImage captureStopped(String lhId, LhCgroup cgroup, int hostPid, int lhPid, Path procPid, String who,
+                                   AfterCapture after, PageSink sink, Commit commit) throws Exception {
         cgroup.freeze();
+        timer.mark("freeze");
         Tracee tracee;
         try {
             tracee = Tracee.seize(hostPid, false);
@@ -120,6 +173,7 @@ public final class ProcessCapture {
             cgroup.thaw();          // the tracee stays in its ptrace stop
             tracee.awaitStop();
             raw = tracee.registers();
+            timer.mark("seize");
             // read again now that it is stopped: files, offsets and mappings changed while it ran
             List<String> blockers = new ArrayList<>();
             ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
@@ -128,13 +182,15 @@ public final class ProcessCapture {
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
-            CapturedLh captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory);
+            LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory, sink);
+            commit.accept(captured);
             if (after == AfterCapture.KILL) {
                 tracee.killAndReap();
             } else {
                 tracee.setRegisters(raw);
                 tracee.detach();
             }
+            timer.mark(after == AfterCapture.KILL ? "kill" : "detach");
             done = true;
             return captured;
         } finally {
@@ -153,9 +209,9 @@ public final class ProcessCapture {
         }
     }
 
-    private CapturedLh captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,
-                                    List<FileDescriptor> fds, List<Mapping.Builder> mappings, Tracee tracee,
-                                    Registers raw, RemoteMemory memory) throws Exception {
+    private LhImage captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,
+                                 List<FileDescriptor> fds, List<Mapping.Builder> mappings, Tracee tracee,
+                                 Registers raw, RemoteMemory memory, PageSink sink) throws Exception {
         byte[] xstate = tracee.xstate();
         long sigmask = tracee.sigmask();
         long[] rseq = tracee.rseqConfiguration();
@@ -173,10 +229,12 @@ public final class ProcessCapture {
         ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
         MmFields mm = stat.mmFields().setBrk(injected.brk)
                 .setAuxv(ByteString.copyFrom(Files.readAllBytes(procPid.resolve("auxv")))).build();
-        List<PageBatch> pages = new ArrayList<>();
-        long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, pages::add);
+        byte[] stdin = stdinIsPipe(fds) ? PendingStdin.peek(hostPid, 0) : new byte[0];
+        timer.mark("registers, kernel state");
+        long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, sink);
+        timer.mark("read pages");
         for (Mapping.Builder m : mappings) {
-            if (!m.getPath().isEmpty()) {
+            if (!m.getPath().isEmpty() && !m.getContentCarried()) {
                 m.setFile(FileIdentities.of(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart()));
             }
         }
@@ -201,8 +259,14 @@ public final class ProcessCapture {
             p.addMappings(m);
         }
         LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
-                .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p).build();
-        return new CapturedLh(image, pages);
+                .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p)
+                .setPendingStdin(ByteString.copyFrom(stdin)).build();
+        timer.mark("file identities, metadata");
+        return image;
+    }
+
+    private static boolean stdinIsPipe(List<FileDescriptor> fds) {
+        return fds.stream().anyMatch(f -> f.getFd() == 0 && f.getKind() == FileDescriptor.Kind.STDIO_PIPE);
     }
 
     private static Credentials credentials(ProcessStatus s) {
@@ -222,9 +286,9 @@ public final class ProcessCapture {
         return out;
     }
 
-    /** What a rebuilding host must match; xcr0 is in the xsave header's software area (offset 464 + 8). */
+    /** What a rebuilding host must match; ptrace puts XCR0 at offset 464 of NT_X86_XSTATE (the fxsave area's software bytes, as gdb reads it). */
     public static HostFeatures hostFeatures(byte[] xstate) throws IOException {
-        long xcr0 = xstate.length >= 480 ? ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(472) : 0;
+        long xcr0 = xstate.length >= 480 ? ByteBuffer.wrap(xstate).order(ByteOrder.LITTLE_ENDIAN).getLong(464) : 0;
         return HostFeatures.newBuilder().setArch("x86_64").setXcr0(xcr0).setXstateSize(xstate.length)
                 .setKernelRelease(Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip()).build();
     }

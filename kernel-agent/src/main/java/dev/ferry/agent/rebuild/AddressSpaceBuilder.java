@@ -2,6 +2,7 @@ package dev.ferry.agent.rebuild;
 
 import static dev.ferry.agent.ptrace.Syscalls.*;
 
+import dev.ferry.agent.checkpoint.PhaseTimer;
 import dev.ferry.agent.checkpoint.VmArea;
 import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.agent.ptrace.SyscallInjector;
@@ -9,7 +10,9 @@ import dev.ferry.agent.ptrace.TraceException;
 import dev.ferry.proto.v1.Mapping;
 import dev.ferry.proto.v1.PageBatch;
 import dev.ferry.proto.v1.ProcessImage;
+import com.sun.jna.Native;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,14 +27,17 @@ import java.util.List;
  */
 final class AddressSpaceBuilder {
     static final int PAGE = 4096;
+    private static final int WRITERS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
 
     private final SyscallInjector inject;
     private final RemoteMemory memory;
+    private final PhaseTimer timer;
     private long scratch;
 
-    AddressSpaceBuilder(SyscallInjector inject, RemoteMemory memory) {
+    AddressSpaceBuilder(SyscallInjector inject, RemoteMemory memory, PhaseTimer timer) {
         this.inject = inject;
         this.memory = memory;
+        this.timer = timer;
     }
 
     long scratch() {
@@ -66,7 +72,9 @@ final class AddressSpaceBuilder {
                 map(m);
             }
         }
+        timer.mark("map");
         writePages(image, pages);
+        timer.mark("write pages");
         for (Mapping m : image.getMappingsList()) {
             if (m.getCarriedPages() > 0 && (m.getProt() | PROT_READ | PROT_WRITE) != m.getProt()) {
                 inject.check("mprotect", MPROTECT, m.getStart(), m.getEnd() - m.getStart(), m.getProt());
@@ -117,7 +125,7 @@ final class AddressSpaceBuilder {
         int prot = m.getCarriedPages() > 0 ? m.getProt() | PROT_READ | PROT_WRITE : m.getProt();
         int flags = (m.getShared() ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE | (m.getGrowsDown() ? MAP_GROWSDOWN : 0);
         long got;
-        if (m.getPath().isEmpty()) {
+        if (anonymous(m)) {
             got = inject.check("mmap anonymous " + Long.toHexString(m.getStart()), MMAP, m.getStart(), length, prot,
                     flags | MAP_ANONYMOUS, -1, 0);
         } else {
@@ -147,9 +155,14 @@ final class AddressSpaceBuilder {
         }
     }
 
-    /** Data batches are written; zero batches only where the mapping is not fresh anonymous memory. */
+    /**
+     * Data batches go from where they lie (native memory of a capture, the mapped pages file of
+     * an image) straight into the process: one process_vm_writev each, no copy in the JVM.
+     * Zero batches are written only into file mappings; fresh anonymous memory reads as zeros.
+     */
     private void writePages(ProcessImage image, List<PageBatch> pages) throws IOException {
         List<Mapping> maps = image.getMappingsList();
+        List<RemoteMemory.Transfer> transfers = new ArrayList<>();
         int mi = 0;
         for (PageBatch b : pages) {
             if (b.getPid() != image.getPid()) {
@@ -163,26 +176,48 @@ final class AddressSpaceBuilder {
                     mi = 0;
                     continue;
                 }
-                if (maps.get(mi).getPath().isEmpty()) {
-                    continue;   // fresh anonymous memory reads as zeros
+                if (anonymous(maps.get(mi))) {
+                    continue;
                 }
-                long remaining = b.getZeroPages() * PAGE;
-                long at = b.getAddress();
-                while (remaining > 0) {
-                    int n = (int) Math.min(remaining, RemoteMemory.BUFFER);
-                    memory.buffer().clear(n);
-                    memory.writeFromBuffer(at, n);
-                    at += n;
-                    remaining -= n;
-                }
+                writeZeros(b.getAddress(), b.getZeroPages() * PAGE);
                 continue;
             }
-            int n = b.getData().size();
-            if (n > RemoteMemory.BUFFER) {
-                throw new IOException("page batch of " + n + " bytes exceeds " + RemoteMemory.BUFFER);
+            long at = b.getAddress();
+            for (ByteBuffer part : b.getData().asReadOnlyByteBufferList()) {
+                int n = part.remaining();
+                if (part.isDirect()) {
+                    transfers.add(new RemoteMemory.Transfer(Native.getDirectBufferPointer(part).share(part.position()), at, n));
+                } else {
+                    writeThroughBuffer(part, at);
+                }
+                at += n;
             }
-            b.getData().copyTo(memory.buffer().getByteBuffer(0, n));
-            memory.writeFromBuffer(b.getAddress(), n);
+        }
+        memory.writeAll(transfers, WRITERS);
+    }
+
+    static boolean anonymous(Mapping m) {
+        return m.getPath().isEmpty() || m.getContentCarried();
+    }
+
+    private void writeZeros(long at, long length) throws IOException {
+        memory.buffer().clear(Math.min(length, RemoteMemory.BUFFER));
+        while (length > 0) {
+            int n = (int) Math.min(length, RemoteMemory.BUFFER);
+            memory.writeFromBuffer(at, n);
+            at += n;
+            length -= n;
+        }
+    }
+
+    private void writeThroughBuffer(ByteBuffer part, long at) throws IOException {
+        while (part.hasRemaining()) {
+            int n = Math.min(part.remaining(), RemoteMemory.BUFFER);
+            ByteBuffer chunk = part.slice(part.position(), n);
+            memory.buffer().getByteBuffer(0, n).put(chunk);
+            memory.writeFromBuffer(at, n);
+            part.position(part.position() + n);
+            at += n;
         }
     }
 }

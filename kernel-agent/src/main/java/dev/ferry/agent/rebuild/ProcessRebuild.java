@@ -4,6 +4,7 @@ import static dev.ferry.agent.ptrace.Syscalls.*;
 
 import dev.ferry.agent.checkpoint.CapturedLh;
 import dev.ferry.agent.checkpoint.FileIdentities;
+import dev.ferry.agent.checkpoint.PhaseTimer;
 import dev.ferry.agent.checkpoint.ProcessCapture;
 import dev.ferry.agent.checkpoint.VmArea;
 import dev.ferry.agent.linux.jna.KernelCalls;
@@ -33,9 +34,32 @@ import java.util.List;
 public final class ProcessRebuild {
     private static final KernelCalls K = KernelCalls.INSTANCE;
 
-    /** Checks what can be checked before any process exists: format, mapped files, open files. */
+    private final PhaseTimer timer;
+
+    public ProcessRebuild() {
+        this(PhaseTimer.none());
+    }
+
+    public ProcessRebuild(PhaseTimer timer) {
+        this.timer = timer;
+    }
+
     public static void verify(CapturedLh captured) throws RebuildException {
+        verify(captured, null);
+    }
+
+    /**
+     * Checks what can be checked before any process exists: format, host compatibility (when
+     * {@code here} is given), mapped files, open files.
+     */
+    public static void verify(CapturedLh captured, HostFeatures here) throws RebuildException {
         LhImage image = captured.image();
+        if (here != null) {
+            String why = HostCompatibility.mismatch(image.getHost(), here);
+            if (why != null) {
+                throw new RebuildException("cannot rebuild " + image.getLhId() + " here: " + why);
+            }
+        }
         if (image.getFormatVersion() != ProcessCapture.FORMAT_VERSION) {
             throw new RebuildException("image format version " + image.getFormatVersion() + " is not supported (this agent reads "
                     + ProcessCapture.FORMAT_VERSION + ")");
@@ -49,7 +73,7 @@ public final class ProcessRebuild {
         List<String> problems = new ArrayList<>();
         ProcessImage p = image.getProcesses(0);
         for (Mapping m : p.getMappingsList()) {
-            if (!m.getPath().isEmpty() && m.hasFile()) {
+            if (!m.getPath().isEmpty() && m.hasFile() && !m.getContentCarried()) {
                 String why = FileIdentities.mismatch(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart(), m.getFile());
                 if (why != null) {
                     problems.add(why);
@@ -68,7 +92,7 @@ public final class ProcessRebuild {
 
     /** Rebuilds {@code captured}'s process in the stub whose host pid is {@code stubHostPid}, then lets it run. */
     public void rebuild(int stubHostPid, CapturedLh captured) throws RebuildException {
-        verify(captured);
+        verify(captured, null);
         ProcessImage p = captured.image().getProcesses(0);
         try (TracerThread tracer = new TracerThread("ferry-rebuild-" + captured.image().getLhId())) {
             tracer.call(() -> {
@@ -103,7 +127,8 @@ public final class ProcessRebuild {
             if (rseq[1] != 0) {   // else the kernel would write the stub's rseq area after we unmap it
                 inject.check("rseq unregister", RSEQ, rseq[0], rseq[1], RSEQ_FLAG_UNREGISTER, rseq[2]);
             }
-            AddressSpaceBuilder space = new AddressSpaceBuilder(inject, memory);
+            timer.mark("seize stub");
+            AddressSpaceBuilder space = new AddressSpaceBuilder(inject, memory, timer);
             space.build(areas, p, captured.pages());
             for (RlimitValue r : p.getRlimitsList()) {
                 K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
@@ -121,6 +146,7 @@ public final class ProcessRebuild {
                 }
             }
             stub.detach();
+            timer.mark("kernel state, registers");
             done = true;
         } finally {
             if (!done) {

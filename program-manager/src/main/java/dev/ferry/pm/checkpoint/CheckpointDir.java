@@ -53,7 +53,7 @@ public final class CheckpointDir {
                     throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "%s exists and is not a directory", dir);
                 }
                 requireOwner(dir, caller);
-                if (Files.exists(dir.resolve(META))) {
+                if (Files.exists(dir.resolve(META)) || Files.exists(dir.resolve("lh.img"))) {
                     throw FerryException.of(ErrorCode.FAILED_PRECONDITION,
                             "%s already holds a checkpoint image; choose another directory or remove it", dir);
                 }
@@ -143,6 +143,12 @@ public final class CheckpointDir {
                 giveTo(f, caller);
             }
         }
+    }
+
+    /** Bytes of page data in the image. */
+    public long pageBytes() throws IOException {
+        Path pages = dir.resolve("pages.bin");
+        return Files.exists(pages) ? Files.size(pages) : 0;
     }
 
     public void writeMeta(CheckpointMeta meta) throws IOException {

@@ -3,8 +3,6 @@ package dev.ferry.pm.checkpoint;
 import dev.ferry.agent.checkpoint.AfterCapture;
 import dev.ferry.agent.checkpoint.CaptureException;
 import dev.ferry.agent.checkpoint.CaptureRefusedException;
-import dev.ferry.agent.checkpoint.CapturedLh;
-import dev.ferry.agent.checkpoint.ImageWriter;
 import dev.ferry.agent.checkpoint.ProcessCapture;
 import dev.ferry.pm.FerryException;
 import dev.ferry.pm.lh.HostedLh;
@@ -45,9 +43,11 @@ public final class Checkpointer {
             // Decided before the kill, so the exit the attached run sees says why the program ended.
             lh.markCheckpointed(dir.path().toString());
         }
-        CapturedLh captured;
+        // Pages stream into the directory while the program is stopped; it is killed (or let go)
+        // only once the image is complete, so a failed write leaves it running, unharmed.
         try {
-            captured = new ProcessCapture().capture(lh.id(), lh.launched().cgroup(), leaveRunning ? AfterCapture.LEAVE_RUNNING : AfterCapture.KILL);
+            new ProcessCapture().captureTo(lh.id(), lh.launched().cgroup(),
+                    leaveRunning ? AfterCapture.LEAVE_RUNNING : AfterCapture.KILL, dir.path(), false);
         } catch (CaptureRefusedException e) {
             lh.markCheckpointed("");
             dir.discard();
@@ -58,8 +58,9 @@ public final class Checkpointer {
             throw new FerryException(ErrorCode.INTERNAL, "checkpoint of " + lh.id() + " failed, it goes on running: " + e.getMessage(), e);
         }
         double freezeMs = (System.nanoTime() - start) / 1e6;
+        long bytes;
         try {
-            ImageWriter.write(captured, dir.path(), false);
+            bytes = dir.pageBytes();
             dir.writeMeta(CheckpointMeta.newBuilder()
                     .setFormatVersion(CheckpointDir.META_VERSION)
                     .setLhId(lh.id())
@@ -72,18 +73,19 @@ public final class Checkpointer {
                     .build());
             dir.giveAllTo(lh.owner().caller());
         } catch (IOException e) {
-            dir.discard();
+            // The program is gone (or went on, with --leave-running) and its image is complete but
+            // for lh.meta: keep the files for inspection; without lh.meta no restart takes them.
             throw new FerryException(ErrorCode.INTERNAL, "writing the image of " + lh.id() + " into " + dir.path() + " failed: " + e.getMessage(), e);
         }
         double totalMs = (System.nanoTime() - start) / 1e6;
         LOG.info(() -> String.format("checkpointed LH %s to %s (%d bytes, %.1f ms stopped, %.1f ms total)%s",
-                lh.id(), dir.path(), captured.dataBytes(), freezeMs, totalMs, leaveRunning ? ", left running" : ""));
+                lh.id(), dir.path(), bytes, freezeMs, totalMs, leaveRunning ? ", left running" : ""));
         return CheckpointResult.newBuilder()
                 .setLhId(lh.id())
                 .setProgram(lh.program())
                 .setHost(hostName)
                 .setDir(dir.path().toString())
-                .setBytes(captured.dataBytes())
+                .setBytes(bytes)
                 .setFreezeMs(freezeMs)
                 .setTotalMs(totalMs)
                 .setLeftRunning(leaveRunning)

@@ -6,7 +6,7 @@ import dev.ferry.agent.LaunchedLh;
 import dev.ferry.agent.LhLauncher;
 import dev.ferry.agent.ProcFs;
 import dev.ferry.agent.ProcStatus;
-import dev.ferry.agent.checkpoint.CapturedLh;
+import java.nio.file.Path;
 import dev.ferry.pm.FerryException;
 import dev.ferry.proto.v1.ErrorCode;
 import dev.ferry.proto.v1.LhInfo;
@@ -58,8 +58,9 @@ public final class LhRegistry {
         return start(id, spec, owner, l -> l.launch(launchSpec), "start");
     }
 
-    public HostedLh restore(String id, ProgramSpec spec, LhOwner owner, CapturedLh image) throws FerryException {
-        return start(id, spec, owner, l -> l.restore(id, image), "restart");
+    /** Brings an LH back from a checkpoint image directory (pages are mapped, not read into the heap). */
+    public HostedLh restore(String id, ProgramSpec spec, LhOwner owner, Path imageDir) throws FerryException {
+        return start(id, spec, owner, l -> l.restore(id, imageDir), "restart");
     }
 
     private HostedLh start(String id, ProgramSpec spec, LhOwner owner, Starter starter, String verb) throws FerryException {

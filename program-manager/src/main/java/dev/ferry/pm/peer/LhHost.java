@@ -4,9 +4,6 @@ import dev.ferry.agent.LaunchSpec;
 import dev.ferry.agent.RlimitClamp;
 import dev.ferry.agent.RlimitSpec;
 import dev.ferry.agent.Signals;
-import dev.ferry.agent.checkpoint.CapturedLh;
-import dev.ferry.agent.checkpoint.ImageFormatException;
-import dev.ferry.agent.checkpoint.ImageReader;
 import dev.ferry.pm.LhIds;
 import dev.ferry.pm.checkpoint.CheckpointDir;
 import dev.ferry.pm.checkpoint.Checkpointer;
@@ -91,16 +88,10 @@ public final class LhHost {
         Caller c = req.getCaller();
         CheckpointDir dir = CheckpointDir.forReading(req.getRestartDir(), c);
         CheckpointMeta meta = dir.readMeta();
-        CapturedLh image;
-        try {
-            image = ImageReader.read(dir.path());
-        } catch (IOException | ImageFormatException e) {
-            throw new FerryException(ErrorCode.INVALID_ARGUMENT, "cannot restart from " + dir.path() + ": " + e.getMessage(), e);
-        }
         boolean sameLh = !meta.getLeftRunning() && dir.claimFirstRestart();
         String id = sameLh ? meta.getLhId() : LhIds.next();
         boolean guest = !req.getOriginHost().equals(hostName);
-        HostedLh lh = registry.restore(id, meta.getSpec(), new LhOwner(meta.getOwner(), req.getOriginHost(), guest), image);
+        HostedLh lh = registry.restore(id, meta.getSpec(), new LhOwner(meta.getOwner(), req.getOriginHost(), guest), dir.path());
         LOG.info(() -> String.format("LH %s restarted from %s for %s@%s%s", id, dir.path(), c.getUser(), req.getOriginHost(),
                 sameLh ? "" : " (a fork of " + meta.getLhId() + ")"));
         announcer.accept(id);

@@ -34,6 +34,24 @@ public interface KernelCalls extends Library {
     /** get_robust_list(pid, &head, &len) through syscall(2). */
     long syscall(long number, int pid, long[] head, long[] len) throws LastErrorException;
 
+    /** pidfd_open(pid, 0) and pidfd_getfd(pidfd, fd, 0) through syscall(2). */
+    int syscall(long number, int a, int b, int c) throws LastErrorException;
+
+    int pipe2(int[] fds, int flags) throws LastErrorException;
+
+    /** tee(2): duplicates up to {@code len} bytes of one pipe into another without consuming them. */
+    long tee(int fdIn, int fdOut, long len, int flags) throws LastErrorException;
+
+    int ioctl(int fd, long request, int[] arg) throws LastErrorException;
+
+    int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+    long read(int fd, byte[] buf, long count) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
     int SYS_GET_ROBUST_LIST = 274;
+    int SYS_PIDFD_OPEN = 434, SYS_PIDFD_GETFD = 438;
+    int FIONREAD = 0x541B, F_GETPIPE_SZ = 1032, F_SETPIPE_SZ = 1031, O_CLOEXEC = 02000000, SPLICE_F_NONBLOCK = 2;
     int PRIO_PROCESS = 0;
 }

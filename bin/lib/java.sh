@@ -109,8 +109,12 @@ ferry_cli_java() {
     if ferry_cds_archive "$module"; then
         jvm_options+=(-XX:SharedArchiveFile="$archive" -Xshare:auto)
     fi
+    # FERRY_CLI_WRAPPER (a shell variable, never exported): a program that execs the JVM for us,
+    # bin/run's ferry-signals. Used only when it is built.
+    local wrapper=()
+    [[ -n ${FERRY_CLI_WRAPPER:-} && -x $FERRY_CLI_WRAPPER ]] && wrapper=("$FERRY_CLI_WRAPPER")
     # shellcheck disable=SC2086
-    exec "$FERRY_JAVA" "${jvm_options[@]}" $FERRY_JAVA_OPTS -cp "$FERRY_CLASSPATH" "$main" "$@"
+    exec ${wrapper[@]+"${wrapper[@]}"} "$FERRY_JAVA" "${jvm_options[@]}" $FERRY_JAVA_OPTS -cp "$FERRY_CLASSPATH" "$main" "$@"
 }
 
 # Sets `archive` (a local of the caller) to a usable CDS archive for MODULE, making one if

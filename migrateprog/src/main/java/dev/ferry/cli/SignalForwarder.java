@@ -8,8 +8,10 @@ import sun.misc.Signal;
 /**
  * Passes the job-control and termination signals that reach {@code run} on to the program.
  *
- * <p>SIGQUIT cannot be caught: HotSpot keeps it for thread dumps in every mode (and -Xrs
- * would also forbid INT, TERM and HUP), so bin/run silences the dump instead. After
+ * <p>HotSpot keeps SIGQUIT for itself, so bin/run starts the JVM through ferry-signals, which
+ * blocks the relayed signals and hands over a signalfd (FERRY_CALLER_SIGNAL_FD) from which they are
+ * read here — SIGQUIT included. Without it (the wrapper is missing) the JVM's own signal
+ * handling is used for all but SIGQUIT. After
  * forwarding SIGTSTP, {@code run} stops itself so the shell gets its prompt back; the SIGCONT
  * that resumes it is forwarded too. A signal the shell started us with ignored (INT in a
  * background job) stays ignored, as it would for a local program.
@@ -25,6 +27,10 @@ public final class SignalForwarder {
     }
 
     public static void install(IntConsumer forward) {
+        String fd = System.getenv("FERRY_CALLER_SIGNAL_FD");
+        if (fd != null && SignalFdReader.start(fd, signal -> relay(signal, forward))) {
+            return;
+        }
         handle("HUP", () -> forward.accept(SIGHUP));
         handle("INT", () -> forward.accept(SIGINT));
         handle("TERM", () -> forward.accept(SIGTERM));
@@ -33,6 +39,13 @@ public final class SignalForwarder {
             forward.accept(SIGTSTP);
             stopSelf();
         });
+    }
+
+    private static void relay(int signal, IntConsumer forward) {
+        forward.accept(signal);
+        if (signal == SIGTSTP) {
+            stopSelf();
+        }
     }
 
     /**

@@ -29,7 +29,7 @@ class SignalsIT {
   private final LhWatch watch = new LhWatch(cluster, "h1");
 
   @ParameterizedTest(name = "SIG{0} -> {1}")
-  @CsvSource({"INT, 130", "TERM, 143"})
+  @CsvSource({"INT, 130", "TERM, 143", "QUIT, 131", "HUP, 129"})
   void signalToRunEndsTheRemoteProgram(String signal, int expectedExit) {
     String token = LhWatch.uniqueSleep(41);
     try (RunningCommand run = cluster.start("h1", run(at("h2"), "sleep", token))) {
@@ -44,15 +44,16 @@ class SignalsIT {
     }
   }
 
-  @Test
-  void interruptReachesTheProgramsOwnHandler() {
-    String script = "trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.1; done";
+  @ParameterizedTest(name = "SIG{0} reaches the program's handler")
+  @CsvSource({"INT", "QUIT"})
+  void signalReachesTheProgramsOwnHandler(String signal) {
+    String script = "trap 'echo got " + signal + "; exit 7' " + signal + "; echo ready; while :; do sleep 0.1; done";
     try (RunningCommand run = cluster.start("h1", run(at("h3"), sh(script)))) {
       run.awaitStdout("ready", LhWatch.LIMIT);
-      run.signal("INT");
+      run.signal(signal);
       Result result = run.waitFor(Duration.ofSeconds(15));
       assertEquals(7, result.exit(), result::toString);
-      assertEquals("ready\ngot INT\n", result.out(), result::toString);
+      assertEquals("ready\ngot " + signal + "\n", result.out(), result::toString);
     }
   }
 

@@ -1,10 +1,7 @@
 package dev.ferry.cli;
 
-import com.google.protobuf.MessageLite;
-import com.google.protobuf.Parser;
 import dev.ferry.proto.v1.ControlReply;
 import dev.ferry.proto.v1.ControlRequest;
-import dev.ferry.proto.v1.ErrorCode;
 import dev.ferry.proto.v1.FerryError;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.HostsReply;
@@ -17,7 +14,6 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -26,20 +22,9 @@ import java.util.Arrays;
  * ({@code --hosts}), or kills, stops or continues logical hosts. Exit codes: 0 done, 1 not
  * everything done (each failure named on stderr), 2 usage, 255 Ferry's own failure.
  */
-public final class Lhosts {
-    static final int DONE = 0;
-    static final int NOT_ALL_DONE = 1;
-    static final int USAGE = 2;
-    static final int FERRY_FAILURE = 255;
-
-    private final Path socket;
-    private final OutputStream stdout;
-    private final Diagnostics diagnostics;
-
+public final class Lhosts extends LocalCommand {
     Lhosts(Path socket, OutputStream stdout, OutputStream stderr) {
-        this.socket = socket;
-        this.stdout = stdout;
-        this.diagnostics = new Diagnostics(stderr);
+        super(socket, stdout, stderr);
     }
 
     public static void main(String[] args) {
@@ -118,32 +103,6 @@ public final class Lhosts {
             }
         }
         return code;
-    }
-
-    /** Errors about the action itself mean "not done" (1); broken machinery is Ferry's (255). */
-    static int exitCodeOf(ErrorCode code) {
-        return switch (code) {
-            case INTERNAL, UNAUTHENTICATED, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> FERRY_FAILURE;
-            default -> NOT_ALL_DONE;
-        };
-    }
-
-    private <T extends MessageLite> T ask(LocalRequest request, Parser<T> parser)
-            throws IOException, ManagerSocket.UnreachableException {
-        try (FrameChannel channel = ManagerSocket.connect(socket)) {
-            channel.send(request);
-            return channel.receive(parser);
-        }
-    }
-
-    private int print(String text) {
-        try {
-            stdout.write(text.getBytes(StandardCharsets.UTF_8));
-            stdout.flush();
-            return DONE;
-        } catch (IOException e) {
-            return NOT_ALL_DONE; // the reader went away (lhosts | head): nothing to report to
-        }
     }
 
     private static final String HELP = LhostsArguments.USAGE + "\n"

@@ -8,7 +8,6 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -17,15 +16,9 @@ import java.util.Arrays;
  * a program's checkpoint image — the remote-fork paper's "file and NFS" route — and ends it
  * (or leaves it running). Exit codes: 0 done, 1 not everything done, 2 usage, 255 Ferry failed.
  */
-public final class Migrateprog {
-    private final Path socket;
-    private final OutputStream stdout;
-    private final Diagnostics diagnostics;
-
+public final class Migrateprog extends LocalCommand {
     Migrateprog(Path socket, OutputStream stdout, OutputStream stderr) {
-        this.socket = socket;
-        this.stdout = stdout;
-        this.diagnostics = new Diagnostics(stderr);
+        super(socket, stdout, stderr);
     }
 
     public static void main(String[] args) {
@@ -42,7 +35,7 @@ public final class Migrateprog {
         } catch (UsageException e) {
             diagnostics.say(e.getMessage());
             diagnostics.line(MigrateprogArguments.USAGE);
-            return Lhosts.USAGE;
+            return USAGE;
         }
         if (arguments.help()) {
             return print(HELP);
@@ -52,34 +45,27 @@ public final class Migrateprog {
         }
         if (arguments.checkpointDir().isEmpty()) {
             diagnostics.say("live migration is not available in this version yet; --checkpoint DIR works (see migrateprog --help)");
-            return Lhosts.FERRY_FAILURE;
+            return FERRY_FAILURE;
         }
         try {
             return checkpoint(arguments);
         } catch (ManagerSocket.UnreachableException e) {
             diagnostics.say(e.getMessage());
-            return Lhosts.FERRY_FAILURE;
+            return FERRY_FAILURE;
         } catch (IOException e) {
             diagnostics.say("lost the connection to the program manager: " + e.getMessage());
-            return Lhosts.FERRY_FAILURE;
+            return FERRY_FAILURE;
         }
     }
 
     private int checkpoint(MigrateprogArguments arguments) throws IOException, ManagerSocket.UnreachableException {
         String dir = Path.of(arguments.checkpointDir()).toAbsolutePath().normalize().toString();
-        CheckpointReply reply;
-        try (FrameChannel channel = ManagerSocket.connect(socket)) {
-            channel.send(LocalRequest.newBuilder().setCheckpoint(CheckpointRequest.newBuilder()
-                    .setTarget(arguments.targets().get(0)).setDir(dir).setLeaveRunning(arguments.leaveRunning())).build());
-            reply = channel.receive(CheckpointReply.parser());
-        }
-        if (reply == null) {
-            diagnostics.say("the program manager closed the connection without an answer");
-            return Lhosts.FERRY_FAILURE;
-        }
+        CheckpointReply reply = ask(LocalRequest.newBuilder().setCheckpoint(CheckpointRequest.newBuilder()
+                .setTarget(arguments.targets().get(0)).setDir(dir).setLeaveRunning(arguments.leaveRunning())).build(),
+                CheckpointReply.parser());
         if (reply.hasError()) {
             diagnostics.say(arguments.targets().get(0) + ": " + reply.getError().getMessage());
-            return Lhosts.exitCodeOf(reply.getError().getCode());
+            return exitCodeOf(reply.getError().getCode());
         }
         StringBuilder out = new StringBuilder();
         for (CheckpointResult r : reply.getResultsList()) {
@@ -102,16 +88,6 @@ public final class Migrateprog {
 
     private static double round(double ms) {
         return Math.round(ms * 1000) / 1000.0;
-    }
-
-    private int print(String text) {
-        try {
-            stdout.write(text.getBytes(StandardCharsets.UTF_8));
-            stdout.flush();
-            return Lhosts.DONE;
-        } catch (IOException e) {
-            return Lhosts.NOT_ALL_DONE;
-        }
     }
 
     private static final String HELP = MigrateprogArguments.USAGE + "\n"

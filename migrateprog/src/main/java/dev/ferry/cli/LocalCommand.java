@@ -1,0 +1,62 @@
+package dev.ferry.cli;
+
+import com.google.protobuf.MessageLite;
+import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.LocalRequest;
+import com.google.protobuf.Parser;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * What the request/answer commands (lhosts, migrateprog) share: one request to the local
+ * program manager per answer, output on stdout, `ferry:` messages on stderr, and one exit-code
+ * vocabulary: 0 done, 1 not everything done, 2 usage, 255 Ferry's own failure.
+ */
+abstract class LocalCommand {
+    static final int DONE = 0;
+    static final int NOT_ALL_DONE = 1;
+    static final int USAGE = 2;
+    static final int FERRY_FAILURE = 255;
+
+    private final Path socket;
+    private final OutputStream stdout;
+    final Diagnostics diagnostics;
+
+    LocalCommand(Path socket, OutputStream stdout, OutputStream stderr) {
+        this.socket = socket;
+        this.stdout = stdout;
+        this.diagnostics = new Diagnostics(stderr);
+    }
+
+    /** Errors about the action itself mean "not done" (1); broken machinery is Ferry's (255). */
+    static int exitCodeOf(ErrorCode code) {
+        return switch (code) {
+            case INTERNAL, UNAUTHENTICATED, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> FERRY_FAILURE;
+            default -> NOT_ALL_DONE;
+        };
+    }
+
+    <T extends MessageLite> T ask(LocalRequest request, Parser<T> parser)
+            throws IOException, ManagerSocket.UnreachableException {
+        try (FrameChannel channel = ManagerSocket.connect(socket)) {
+            channel.send(request);
+            T answer = channel.receive(parser);
+            if (answer == null) {
+                throw new IOException("the program manager closed the connection without an answer");
+            }
+            return answer;
+        }
+    }
+
+    int print(String text) {
+        try {
+            stdout.write(text.getBytes(StandardCharsets.UTF_8));
+            stdout.flush();
+            return DONE;
+        } catch (IOException e) {
+            return NOT_ALL_DONE; // the reader went away (lhosts | head): nothing to report to
+        }
+    }
+}

@@ -21,6 +21,7 @@ public final class HostState {
     private final Map<String, Long> lastCpuMicros = new HashMap<>();
     private long lastSampleNanos;
     private volatile double guestCpu;
+    private volatile String tracker = "probing";
 
     public HostState(PmConfig config, LhRegistry registry, ProcFs proc, LongSupplier nanoClock) {
         this.config = config;
@@ -48,6 +49,11 @@ public final class HostState {
         lastCpuMicros.putAll(seen);
         lastSampleNanos = now;
         guestCpu = (double) used / elapsedMicros;
+    }
+
+    /** The dirty-page tracker live migration will use here, once the start-up probe has said. */
+    public void tracker(String name) {
+        tracker = name;
     }
 
     public double load() {
@@ -80,7 +86,7 @@ public final class HostState {
                 .setGuests(registry.guestCount())
                 .setWilling(why.isEmpty())
                 .setWhyUnwilling(why)
-                .setTracker("none")
+                .setTracker(tracker)
                 .setIdleS(-1)
                 .setOwnerActive(false)
                 .build();

@@ -3,6 +3,7 @@ package dev.ferry.pm;
 import dev.ferry.agent.CgroupTree;
 import dev.ferry.agent.LhLauncher;
 import dev.ferry.agent.ProcFs;
+import dev.ferry.agent.dirty.DirtyTrackers;
 import dev.ferry.lhcache.ClusterKey;
 import dev.ferry.lhcache.GroupChannel;
 import dev.ferry.lhcache.GroupConfig;
@@ -26,6 +27,7 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -62,6 +64,7 @@ public final class ProgramManager implements AutoCloseable {
                 new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
         HostState state = new HostState(config, registry, proc, System::nanoTime);
         timer.scheduleAtFixedRate(state::sample, 1, 1, TimeUnit.SECONDS);
+        pool.execute(() -> probeDirtyTracking(state));
 
         NetworkInterface iface = config.interfaceName().isEmpty() ? null : NetworkInterface.getByName(config.interfaceName());
         if (!config.interfaceName().isEmpty() && iface == null) {
@@ -91,6 +94,17 @@ public final class ProgramManager implements AutoCloseable {
         local.start();
         LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",
                 config.hostName(), config.grpcAddress(), config.group().getHostAddress(), config.groupPort(), config.socketPath()));
+    }
+
+    /** Probes on a real child which dirty-page tracker works on this kernel (in the background: it forks). */
+    private static void probeDirtyTracking(HostState state) {
+        List<DirtyTrackers.Probe> probes = DirtyTrackers.probeAll();
+        String chosen = probes.stream().filter(DirtyTrackers.Probe::works).map(DirtyTrackers.Probe::tracker)
+                .findFirst().orElse(DirtyTrackers.HASH);
+        state.tracker(chosen);
+        LOG.info("dirty-page tracking: " + chosen + " (" + probes.stream()
+                .map(p -> p.tracker() + (p.works() ? " works" : " unavailable: " + p.detail()))
+                .collect(java.util.stream.Collectors.joining("; ")) + ")");
     }
 
     @Override

@@ -2,6 +2,7 @@
 # Checkpoint/restart benchmark of the kernel agent (as root, after
 # `mvn -o -q -B -pl kernel-agent install`, which builds the test classes and C programs).
 #   kernel-agent/bench/checkpoint.sh [RUNS [DISK_DIR [SIZES_MIB]]]     e.g. 3 /var/tmp 64,1024
+# DISK_DIR "none" skips the disk (+fsync) runs and measures images on tmpfs (/dev/shm) only.
 # Runs with a 256 MiB heap: page data never passes through the Java heap.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)

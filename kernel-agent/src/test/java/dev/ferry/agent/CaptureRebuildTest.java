@@ -91,6 +91,8 @@ class CaptureRebuildTest {
         while (lines.size() < 5) {
             lines.add(out1.readLine());
         }
+        // ticker maps nothing new while it ticks: its maps at the capture are these
+        String mapsBefore = Files.readString(Path.of("/proc", Integer.toString(original.programHostPid()), "maps"));
         long t0 = System.nanoTime();
         CapturedLh image = new ProcessCapture().capture(spec.lhId(), original.cgroup(), AfterCapture.KILL);
         long t1 = System.nanoTime();
@@ -106,6 +108,8 @@ class CaptureRebuildTest {
         long t3 = System.nanoTime();
         System.out.printf("64 MiB ticker (" + freezer + "): capture %.1f ms (%d MiB of pages), rebuild %.1f ms%n", (t1 - t0) / 1e6,
                 image.dataBytes() >> 20, (t3 - t2) / 1e6);
+        assertEquals(mapsBefore, Files.readString(Path.of("/proc", Integer.toString(restored.programHostPid()), "maps")),
+                "the same addresses, permissions, offsets, devices, inodes and paths, vdso and vvar included");
         BufferedReader out2 = new BufferedReader(new InputStreamReader(restored.stdout(), StandardCharsets.UTF_8));
         int before = lines.size();
         String line;

@@ -75,6 +75,75 @@ class CaptureRefusalTest {
         String why = refuse("import os,sys\n"
                 + "fd=os.eventfd(0)\n"
                 + "print('ready',flush=True); sys.stdin.readline(); print('alive',flush=True)");
-        assertTrue(why.contains("cannot migrate LH.2 (python3): fd 3 is an eventfd"), why);
+        assertTrue(why.contains("cannot migrate LH.2 (python3): fd 3 is an eventfd (anon_inode:[eventfd]), which cannot be carried yet"), why);
+    }
+
+    private static final String WAIT = "print('ready',flush=True); sys.stdin.readline(); print('alive',flush=True)";
+
+    @Test
+    void aSecondProcessIsRefusedNamingTheFirst() throws Exception {
+        String why = refuse("import os,sys,time\n"
+                + "if os.fork() == 0:\n    time.sleep(60); os._exit(0)\n"
+                + WAIT);
+        assertTrue(why.matches("cannot migrate LH\\.2 \\(python3\\): its logical host has 2 processes \\(2 python3, 3 python3;.*"), why);
+    }
+
+    @Test
+    void sysvSharedMemoryIsRefused() throws Exception {
+        // IPC_RMID at once: the segment goes with the process, whatever happens to the test
+        String why = refuse("import ctypes,sys\n"
+                + "libc=ctypes.CDLL(None,use_errno=True); libc.shmat.restype=ctypes.c_void_p\n"
+                + "i=libc.shmget(0,8192,0o1600); assert i>=0; assert libc.shmat(i,None,0) not in (None,2**64-1)\n"
+                + "libc.shmctl(i,0,None)\n"
+                + WAIT);
+        assertTrue(why.matches("(?s)cannot migrate LH\\.2 \\(python3\\): memory [0-9a-f]+-[0-9a-f]+ is SysV shared memory "
+                + "\\(shmid \\d+\\), which cannot be carried yet.*"), why);
+    }
+
+    @Test
+    void posixSharedMemoryIsRefused() throws Exception {
+        Path shm = Path.of("/dev/shm", "ferry-test-" + java.util.UUID.randomUUID());
+        try {
+            String why = refuse("import os,sys,mmap\n"
+                    + "fd=os.open('" + shm + "',os.O_CREAT|os.O_RDWR,0o600); os.ftruncate(fd,4096)\n"
+                    + "m=mmap.mmap(fd,4096); m[0]=1; os.close(fd)\n"   // mmap keeps its own fd
+                    + WAIT);
+            assertTrue(why.matches("(?s)cannot migrate LH\\.2 \\(python3\\): fd \\d+ is POSIX shared memory " + shm
+                    + ", which cannot be carried yet.*"), why);
+            assertTrue(why.matches("(?s).*cannot migrate LH\\.2 \\(python3\\): memory [0-9a-f]+-[0-9a-f]+ is POSIX shared memory "
+                    + shm + ", which cannot be carried yet.*"), why);
+        } finally {
+            Files.deleteIfExists(shm);
+        }
+    }
+
+    @Test
+    void aMemfdIsRefused() throws Exception {
+        String why = refuse("import os,sys,mmap\n"
+                + "fd=os.memfd_create('ferry-test'); os.ftruncate(fd,4096); m=mmap.mmap(fd,4096); m[0]=1\n"
+                + WAIT);
+        assertTrue(why.matches("(?s)cannot migrate LH\\.2 \\(python3\\): fd 3 is a memfd \\(/memfd:ferry-test \\(deleted\\)\\), "
+                + "which cannot be carried yet.*"), why);
+        assertTrue(why.matches("(?s).*\\(python3\\): memory [0-9a-f]+-[0-9a-f]+ is a memfd \\(/memfd:ferry-test \\(deleted\\)\\), "
+                + "which cannot be carried yet.*"), why);
+    }
+
+    @Test
+    void aPtyMasterIsRefused() throws Exception {
+        String why = refuse("import os,sys\n"
+                + "fd=os.open('/dev/ptmx',os.O_RDWR|os.O_NOCTTY)\n"
+                + WAIT);
+        assertTrue(why.contains("cannot migrate LH.2 (python3): fd 3 is the device /dev/ptmx (character device 5:2), "
+                + "whose kernel state cannot be carried"), why);
+    }
+
+    @Test
+    void aDeletedOpenFileIsRefused() throws Exception {
+        Path file = Files.writeString(dir.resolve("soon-deleted.txt"), "data");
+        String why = refuse("import os,sys\n"
+                + "f=open('" + file + "'); os.unlink('" + file + "')\n"
+                + WAIT);
+        assertTrue(why.contains("cannot migrate LH.2 (python3): fd 3 is the deleted file " + file
+                + ", which cannot be carried (only files that still exist are reopened)"), why);
     }
 }

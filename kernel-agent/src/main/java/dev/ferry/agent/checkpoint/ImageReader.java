@@ -13,7 +13,7 @@ import java.util.zip.CRC32C;
 
 /**
  * Loads an image directory written by {@link ImageWriter}, checking every byte it uses. The
- * metadata is parsed; the page data stays in the pages file, mapped read-only (see
+ * metadata is parsed; the page data stays in the pages files, mapped read-only (see
  * {@link MappedPages}), so reading a 1 GiB image takes no heap.
  */
 public final class ImageReader {
@@ -32,7 +32,7 @@ public final class ImageReader {
             throw new ImageFormatException(dir + ": image format version " + image.getFormatVersion() + ", this agent reads "
                     + ImageWriter.VERSION);
         }
-        return new CapturedLh(image, MappedPages.load(dir.resolve(ImageWriter.PAGES), index));
+        return new CapturedLh(image, MappedPages.load(dir, index));
     }
 
     private static byte[] framed(Path file, int kind) throws IOException, ImageFormatException {

@@ -21,9 +21,11 @@ import java.util.zip.CRC32C;
  * <pre>
  *   lh.img     header + LhImage (protobuf): the metadata of every process
  *   pages.idx  header + PageIndex (protobuf): one PageBatch per run of pages, without data;
- *              data batches give data_offset/data_length into pages.bin and the CRC32C of
- *              the bytes, zero batches only a page count
- *   pages.bin  the page data of every data batch, back to back, in index order
+ *              data batches give data_file/data_offset/data_length and the CRC32C of the
+ *              bytes, zero batches only a page count; pages_file_lengths the size of each file
+ *   pages.bin, pages.1.bin, ...
+ *              the page data of the data batches, runs dealt to the files in turn (one file
+ *              per core writing the image, see PageFileWriter), back to back in index order
  *
  *   header = "FERRYIMG" (8 bytes) | u32 format version | u32 kind (1 lh.img, 2 pages.idx)
  *            | u64 payload length | u32 CRC32C of the payload          (big-endian, 28 bytes)
@@ -35,10 +37,11 @@ import java.util.zip.CRC32C;
  * truncated, corrupted or other-version image.
  */
 public final class ImageWriter {
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;   // 2: private pipes, carried devices
     static final byte[] MAGIC = {'F', 'E', 'R', 'R', 'Y', 'I', 'M', 'G'};
     static final int KIND_LH = 1, KIND_INDEX = 2;
-    static final String LH = "lh.img", INDEX = "pages.idx", PAGES = "pages.bin";
+    static final String LH = "lh.img", INDEX = "pages.idx";
+    private static final java.util.regex.Pattern PAGES_FILE = java.util.regex.Pattern.compile("pages(\\.[0-9]+)?\\.bin");
 
     private ImageWriter() {}
 
@@ -53,17 +56,34 @@ public final class ImageWriter {
         }
     }
 
-    /** Prepares {@code dir} for a new image: an old lh.img goes first, so the directory is never a mix of two images. */
+    /** The name of pages file {@code n}: pages.bin, pages.1.bin, pages.2.bin, ... */
+    static String pagesFile(int n) {
+        return n == 0 ? "pages.bin" : "pages." + n + ".bin";
+    }
+
+    /**
+     * Prepares {@code dir} for a new image: an old lh.img goes first, so the directory is never
+     * a mix of two images, then old pages files (an older image may have had more of them).
+     */
     static void begin(Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.deleteIfExists(dir.resolve(LH));
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (PAGES_FILE.matcher(f.getFileName().toString()).matches()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
     }
 
-    /** Writes the index and the metadata, then renames pages, index and (last) lh.img into place. */
+    /** Writes the index and the metadata, then renames the pages files, index and (last) lh.img into place. */
     static void commit(Path dir, LhImage image, PageIndex index, boolean fsync) throws IOException {
         Path indexTmp = writeFramed(dir.resolve(INDEX + ".tmp"), KIND_INDEX, index, fsync);
         Path lhTmp = writeFramed(dir.resolve(LH + ".tmp"), KIND_LH, image, fsync);
-        Files.move(dir.resolve(PAGES + ".tmp"), dir.resolve(PAGES), StandardCopyOption.REPLACE_EXISTING);
+        for (int n = 0; n < index.getPagesFileLengthsCount(); n++) {
+            Files.move(dir.resolve(pagesFile(n) + ".tmp"), dir.resolve(pagesFile(n)), StandardCopyOption.REPLACE_EXISTING);
+        }
         Files.move(indexTmp, dir.resolve(INDEX), StandardCopyOption.REPLACE_EXISTING);
         Files.move(lhTmp, dir.resolve(LH), StandardCopyOption.REPLACE_EXISTING);
         if (fsync) {

@@ -62,19 +62,21 @@ final class Mappings {
         };
     }
 
+    private static final String NOT_YET = ", which cannot be carried yet";
+
     private static String blocker(VmArea a) {
         String p = a.path();
         if (a.shared() && (p.isEmpty() || p.startsWith("/dev/zero"))) {
-            return "shared anonymous memory";
+            return "shared anonymous memory" + NOT_YET;
         }
         if (p.startsWith("/SYSV")) {
-            return "SysV shared memory";
+            return "SysV shared memory (shmid " + a.inode() + ")" + NOT_YET;
         }
         if (p.startsWith("/dev/shm/")) {
-            return "POSIX shared memory " + p;
+            return "POSIX shared memory " + p + NOT_YET;
         }
         if (p.startsWith("/memfd:")) {
-            return "a memfd (" + p + ")";
+            return "a memfd (" + p + ")" + NOT_YET;
         }
         if (p.endsWith(DELETED) && a.shared()) {
             return "a shared mapping of the deleted file " + p.substring(0, p.length() - DELETED.length());

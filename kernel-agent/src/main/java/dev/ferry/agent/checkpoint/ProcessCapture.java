@@ -3,7 +3,6 @@ package dev.ferry.agent.checkpoint;
 import com.google.protobuf.ByteString;
 import dev.ferry.agent.LhCgroup;
 import dev.ferry.agent.ProcFs;
-import dev.ferry.agent.ProcStatus;
 import dev.ferry.agent.linux.jna.KernelCalls;
 import dev.ferry.agent.ptrace.Registers;
 import dev.ferry.agent.ptrace.RemoteMemory;
@@ -17,6 +16,7 @@ import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.Mapping;
 import dev.ferry.proto.v1.MmFields;
 import dev.ferry.proto.v1.PageIndex;
+import dev.ferry.proto.v1.PipeImage;
 import dev.ferry.proto.v1.ProcessImage;
 import dev.ferry.proto.v1.RlimitValue;
 import dev.ferry.proto.v1.Rseq;
@@ -44,7 +44,8 @@ import java.util.List;
  */
 public final class ProcessCapture {
     private static final KernelCalls K = KernelCalls.INSTANCE;
-    public static final int FORMAT_VERSION = 1;
+    /** Version of the LhImage metadata (and of the image files): 2 added private pipes and devices. */
+    public static final int FORMAT_VERSION = ImageWriter.VERSION;
 
     private final ProcFs proc = ProcFs.host();
 
@@ -101,7 +102,7 @@ public final class ProcessCapture {
     private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
             throws CaptureRefusedException, CaptureException {
         timer.restart();
-        int hostPid = findProgram(lhId, cgroup);
+        int hostPid = ProgramProcess.find(lhId, cgroup, proc);
         Path procPid = Path.of("/proc", Integer.toString(hostPid));
         ProcessStatus status;
         try {
@@ -122,7 +123,7 @@ public final class ProcessCapture {
         List<VmArea> areas;
         try {
             fds = FdTable.inspect(procPid, who, blockers);
-            areas = VmArea.parseSmaps(Files.readString(procPid.resolve("smaps")));
+            areas = VmArea.parseSmaps(Files.readString(procPid.resolve("maps")));   // enough for blockers; smaps walks page tables
         } catch (IOException e) {
             throw new CaptureException("inspecting " + lhId + "." + lhPid + ": " + e.getMessage(), e);
         }
@@ -136,24 +137,9 @@ public final class ProcessCapture {
         } catch (CaptureException | CaptureRefusedException e) {
             throw e;
         } catch (Exception e) {
-            throw new CaptureException("capturing " + lhId + "." + lhPid + ": " + e.getMessage(), e);
+            String why = Files.exists(procPid) ? e.getMessage() : "it ended during the capture";   // then the cgroup may be gone too
+            throw new CaptureException("capturing " + lhId + "." + lhPid + ": " + why, e);
         }
-    }
-
-    /** The host pid of the LH's only program process: in the LH's pid namespace, not its init. */
-    private int findProgram(String lhId, LhCgroup cgroup) throws CaptureRefusedException {
-        List<Integer> found = new ArrayList<>();
-        for (int pid : cgroup.hostPids()) {
-            ProcStatus s = proc.status(pid).orElse(null);
-            if (s != null && s.nsPids().length >= 2 && s.innermostPid() != 1) {
-                found.add(pid);
-            }
-        }
-        if (found.size() != 1) {
-            throw new CaptureRefusedException(List.of("cannot migrate " + lhId + ": it has " + found.size()
-                    + " processes (only single-process logical hosts can move yet)"));
-        }
-        return found.get(0);
     }
 
     private LhImage captureStopped(String lhId, LhCgroup cgroup, int hostPid, int lhPid, Path procPid, String who,
@@ -182,10 +168,11 @@ public final class ProcessCapture {
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
+            timer.mark("inspect again, stopped");
             LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory, sink);
             commit.accept(captured);
             if (after == AfterCapture.KILL) {
-                tracee.killAndReap();
+                tracee.kill();   // ends on its own; see Tracee.kill
             } else {
                 tracee.setRegisters(raw);
                 tracee.detach();
@@ -229,7 +216,8 @@ public final class ProcessCapture {
         ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
         MmFields mm = stat.mmFields().setBrk(injected.brk)
                 .setAuxv(ByteString.copyFrom(Files.readAllBytes(procPid.resolve("auxv")))).build();
-        byte[] stdin = stdinIsPipe(fds) ? PendingStdin.peek(hostPid, 0) : new byte[0];
+        byte[] stdin = stdinIsPipe(fds) ? PipeContent.peek(hostPid, 0).unread() : new byte[0];
+        List<PipeImage> pipes = PipeContent.privatePipes(hostPid, fds);
         timer.mark("registers, kernel state");
         long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, sink);
         timer.mark("read pages");
@@ -260,7 +248,7 @@ public final class ProcessCapture {
         }
         LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
                 .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p)
-                .setPendingStdin(ByteString.copyFrom(stdin)).build();
+                .setPendingStdin(ByteString.copyFrom(stdin)).addAllPipes(pipes).build();
         timer.mark("file identities, metadata");
         return image;
     }

@@ -153,6 +153,9 @@ final class AddressSpaceBuilder {
                 inject.check("madvise " + f, MADVISE, m.getStart(), length, advice);
             }
         }
+        if (HugePages.worthAsking(m)) {
+            inject.check("madvise hugepage", MADVISE, m.getStart(), length, MADV_HUGEPAGE);
+        }
     }
 
     /**

@@ -9,12 +9,15 @@ import dev.ferry.proto.v1.Credentials;
 import dev.ferry.proto.v1.FileDescriptor;
 import dev.ferry.proto.v1.Itimer;
 import dev.ferry.proto.v1.MmFields;
+import dev.ferry.proto.v1.PipeImage;
 import dev.ferry.proto.v1.ProcessImage;
 import dev.ferry.proto.v1.SignalAction;
 import dev.ferry.proto.v1.ThreadImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Gives the rebuilt process the captured kernel state by injected calls (DESIGN.md §5, rebuild
@@ -29,17 +32,20 @@ final class KernelStateWriter {
     private final SyscallInjector inject;
     private final RemoteMemory memory;
     private final AddressSpaceBuilder space;
+    private final int hostPid;
 
-    KernelStateWriter(SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space) {
+    KernelStateWriter(SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space, int hostPid) {
         this.inject = inject;
         this.memory = memory;
         this.space = space;
+        this.hostPid = hostPid;
     }
 
-    void write(ProcessImage p) throws TraceException, IOException {
+    /** {@code pipes}: the LH's private pipes, which {@code p}'s PIPE fds name. */
+    void write(ProcessImage p, List<PipeImage> pipes) throws TraceException, IOException {
         setMm(p);
         inject.check("prctl(PR_SET_NAME)", PRCTL, PR_SET_NAME, space.string(p.getComm()));
-        files(p);
+        files(p, pipes);
         for (SignalAction a : p.getSignalActionsList()) {
             ByteBuffer b = le(32).putLong(a.getHandler()).putLong(a.getFlags()).putLong(a.getRestorer()).putLong(a.getMask());
             memory.write(space.scratch(), b.array());
@@ -88,10 +94,12 @@ final class KernelStateWriter {
 
     /**
      * The stub holds the new stdio pipes at 0/1/2. They are first parked above every fd the
-     * image uses, then each image fd is recreated: stdio pipes by dup3 from their slot, files
-     * by opening the path again (never creating or truncating) and seeking.
+     * image uses, and the private pipes are created parked there too; then each image fd is
+     * recreated: pipe ends by dup3 from their parked fd (fds of one end share one open file
+     * description, as after the dup that usually made them), files by opening the path again
+     * (never creating or truncating) and seeking.
      */
-    private void files(ProcessImage p) throws TraceException, IOException {
+    private void files(ProcessImage p, List<PipeImage> pipes) throws TraceException, IOException {
         int park = 3;
         for (FileDescriptor f : p.getFdsList()) {
             park = Math.max(park, f.getFd() + 1);
@@ -101,10 +109,13 @@ final class KernelStateWriter {
             parked[slot] = inject.check("park stdio " + slot, FCNTL, slot, F_DUPFD_CLOEXEC, park);
             inject.check("close " + slot, CLOSE, slot);
         }
+        Map<Integer, PipeBuilder.Ends> privatePipes = new PipeBuilder(inject, memory, space.scratch(), hostPid).create(pipes, park);
         for (FileDescriptor f : p.getFdsList()) {
             long cloexec = f.getFlags() & O_CLOEXEC;
-            if (f.getKind() == FileDescriptor.Kind.STDIO_PIPE) {
-                inject.check("dup3 stdio " + f.getStdioSlot() + " to " + f.getFd(), DUP3, parked[f.getStdioSlot()], f.getFd(), cloexec);
+            if (f.getKind() == FileDescriptor.Kind.STDIO_PIPE || f.getKind() == FileDescriptor.Kind.PIPE) {
+                long from = f.getKind() == FileDescriptor.Kind.STDIO_PIPE ? parked[f.getStdioSlot()]
+                        : f.getWriteEnd() ? privatePipes.get(f.getPipeId()).write() : privatePipes.get(f.getPipeId()).read();
+                inject.check("dup3 pipe to " + f.getFd(), DUP3, from, f.getFd(), cloexec);
                 inject.check("fcntl F_SETFL " + f.getFd(), FCNTL, f.getFd(), F_SETFL, f.getFlags() & SETFL_MASK);
                 continue;
             }
@@ -120,6 +131,10 @@ final class KernelStateWriter {
         }
         for (long fd : parked) {
             inject.check("close parked stdio", CLOSE, fd);
+        }
+        for (PipeBuilder.Ends e : privatePipes.values()) {
+            inject.check("close parked pipe", CLOSE, e.read());
+            inject.check("close parked pipe", CLOSE, e.write());
         }
     }
 

@@ -13,7 +13,6 @@ import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.agent.ptrace.SyscallInjector;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
-import dev.ferry.proto.v1.FileDescriptor;
 import dev.ferry.proto.v1.HostFeatures;
 import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.Mapping;
@@ -80,11 +79,7 @@ public final class ProcessRebuild {
                 }
             }
         }
-        for (FileDescriptor f : p.getFdsList()) {
-            if (!f.getPath().isEmpty() && !Files.exists(Path.of(f.getPath()))) {
-                problems.add("fd " + f.getFd() + ": " + f.getPath() + " no longer exists");
-            }
-        }
+        problems.addAll(FdChecks.problems(image));
         if (!problems.isEmpty()) {
             throw new RebuildException("cannot rebuild " + image.getLhId() + "." + p.getPid() + ": " + String.join("; ", problems));
         }
@@ -134,7 +129,7 @@ public final class ProcessRebuild {
                 K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
             }
             K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
-            new KernelStateWriter(inject, memory, space).write(p);
+            new KernelStateWriter(inject, memory, space, hostPid).write(p, captured.image().getPipesList());
             inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
             stub.setSigmask(t.getSigmask());
             stub.setRegisters(new Registers(t.getRegisters().toByteArray()));

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * 1 GiB, images on tmpfs and on a disk directory with fsync, RUNS runs each; next to it, in the
  * same JVM, a plain copy of the same amount of memory into fresh and into touched memory.
  *
- * <p>Arguments: [runs (3)] [disk dir (/var/tmp)] [sizes in MiB (64,1024)].
+ * <p>Arguments: [runs (3)] [disk dir (/var/tmp), or "none" for tmpfs only] [sizes in MiB (64,1024)].
  */
 public final class CheckpointBench {
     private static final int SIGUSR1 = 10;
@@ -50,7 +50,9 @@ public final class CheckpointBench {
                 int mib = Integer.parseInt(s.strip());
                 plainCopy(mib, runs);
                 bench(launcher, ticker, mib, runs, work.resolve("img"), false, "tmpfs");
-                bench(launcher, ticker, mib, runs, Files.createTempDirectory(disk, "ferry-bench-"), true, disk + " +fsync");
+                if (!disk.toString().equals("none")) {
+                    bench(launcher, ticker, mib, runs, Files.createTempDirectory(disk, "ferry-bench-"), true, disk + " +fsync");
+                }
             }
         } finally {
             tree.removeEmpty();
@@ -138,6 +140,8 @@ public final class CheckpointBench {
         }
         System.out.printf("%5d MiB %-22s checkpoint %s | restart %s | both %s%n", mib, where, stats(cp, mib), stats(rs, mib),
                 stats(both, mib));
+        System.out.printf("        runs in order (checkpoint+restart ms): %s%n", String.join("  ", java.util.stream.IntStream
+                .range(0, cp.size()).mapToObj(i -> String.format("%.0f+%.0f", cp.get(i), rs.get(i))).toList()));
         phases.forEach((k, v) -> System.out.printf("        %-40s p50 %8.1f ms  worst %8.1f ms%n", k, p50(v), worst(v)));
     }
 

@@ -38,7 +38,20 @@ class ImageFilesTest {
         CapturedLh out = ImageReader.read(dir);
         assertEquals(in.image(), out.image());
         assertEquals(in.pages(), out.pages());
-        assertEquals(4 * 4096, Files.size(dir.resolve("pages.bin")));
+        long files = Files.size(dir.resolve("pages.bin")) + (Files.exists(dir.resolve("pages.1.bin")) ? Files.size(dir.resolve("pages.1.bin")) : 0);
+        assertEquals(4 * 4096, files, "only data pages are stored");
+    }
+
+    @Test
+    void aMissingPagesFileIsDetectedAndStaleOnesAreReplaced() throws Exception {
+        Files.writeString(dir.resolve("pages.7.bin"), "left from an older image");
+        ImageWriter.write(sample(), dir, false);
+        assertTrue(!Files.exists(dir.resolve("pages.7.bin")), "stale pages files go");
+        if (PageFileWriter.FILES > 1) {
+            Files.delete(dir.resolve("pages.1.bin"));
+            assertTrue(assertThrows(ImageFormatException.class, () -> ImageReader.read(dir)).getMessage()
+                    .contains("pages.1.bin is missing"));
+        }
     }
 
     @Test

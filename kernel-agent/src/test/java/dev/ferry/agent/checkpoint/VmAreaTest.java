@@ -35,7 +35,7 @@ class VmAreaTest {
         List<String> blockers = new java.util.ArrayList<>();
         var mappings = Mappings.of(VmArea.parseSmaps(SMAPS), "cannot migrate 7.2 (ticker)", blockers);
         assertEquals(2, mappings.size());
-        assertEquals(List.of("cannot migrate 7.2 (ticker): memory 7f0000000000-7f0000001000 is shared anonymous memory"),
+        assertEquals(List.of("cannot migrate 7.2 (ticker): memory 7f0000000000-7f0000001000 is shared anonymous memory, which cannot be carried yet"),
                 blockers);
     }
 

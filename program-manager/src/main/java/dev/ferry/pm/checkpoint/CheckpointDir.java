@@ -29,8 +29,10 @@ public final class CheckpointDir {
     static final String META = "lh.meta";
     static final String RESTARTED = "restarted";
     public static final int META_VERSION = 1;
-    /** Files a checkpoint writes (kernel agent's image files, then the metadata, written last). */
-    private static final java.util.Set<String> IMAGE_FILES = java.util.Set.of("lh.img", "pages.idx", "pages.bin", META);
+    /** Files a checkpoint writes: the kernel agent's (lh.img, pages.idx, pages.bin, pages.N.bin), then lh.meta. */
+    private static final java.util.regex.Pattern IMAGE_FILE =
+            java.util.regex.Pattern.compile("lh\\.img|lh\\.meta|pages\\.idx|pages(\\.[0-9]+)?\\.bin");
+    private static final java.util.regex.Pattern PAGE_FILE = java.util.regex.Pattern.compile("pages(\\.[0-9]+)?\\.bin");
 
     private final Path dir;
     private final boolean createdHere;
@@ -124,7 +126,7 @@ public final class CheckpointDir {
     public void discard() {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files::iterator) {
-                if (IMAGE_FILES.contains(f.getFileName().toString())) {
+                if (IMAGE_FILE.matcher(f.getFileName().toString()).matches()) {
                     Files.deleteIfExists(f);
                 }
             }
@@ -145,10 +147,17 @@ public final class CheckpointDir {
         }
     }
 
-    /** Bytes of page data in the image. */
+    /** Bytes of page data in the image (all its page files). */
     public long pageBytes() throws IOException {
-        Path pages = dir.resolve("pages.bin");
-        return Files.exists(pages) ? Files.size(pages) : 0;
+        long total = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (PAGE_FILE.matcher(f.getFileName().toString()).matches()) {
+                    total += Files.size(f);
+                }
+            }
+        }
+        return total;
     }
 
     public void writeMeta(CheckpointMeta meta) throws IOException {

@@ -48,6 +48,8 @@ public interface KernelCalls extends Library {
 
     long read(int fd, byte[] buf, long count) throws LastErrorException;
 
+    long write(int fd, byte[] buf, long count) throws LastErrorException;
+
     int close(int fd) throws LastErrorException;
 
     int SYS_GET_ROBUST_LIST = 274;

@@ -41,8 +41,13 @@ final class GroupFixture implements AutoCloseable {
     }
 
     GroupChannel channel(String host, ClusterKey key, Consumer<Received> handler) throws IOException {
+        return channel(host, host + ":7000", key, handler);
+    }
+
+    /** A member whose own gRPC address (sent in every datagram) is {@code address}, as a real manager's is. */
+    GroupChannel channel(String host, String address, ClusterKey key, Consumer<Received> handler) throws IOException {
         GroupChannel channel = new GroupChannel(
-                new GroupConfig(group, port, lo, host, host + ":7000"), key, System::currentTimeMillis);
+                new GroupConfig(group, port, lo, host, address), key, System::currentTimeMillis);
         toClose.add(channel);
         channel.start(handler);
         return channel;

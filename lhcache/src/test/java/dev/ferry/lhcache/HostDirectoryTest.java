@@ -31,7 +31,8 @@ class HostDirectoryTest {
                 self.get().reply(r, Datagram.newBuilder().setHostIs(HostIs.newBuilder().setHost(host).setAddress(address)));
             }
         });
-        self.set(fx.channel(host, inbox));
+        // A real manager's datagrams carry the same address it answers with.
+        self.set(fx.channel(host, address, GroupFixture.KEY, inbox));
         return inbox;
     }
 

@@ -97,7 +97,7 @@ final class LaunchedProcess implements LaunchedLh {
             return programPid;
         }
         long deadline = System.nanoTime() + FIND_PROGRAM_TIMEOUT.toNanos();
-        while (!launcher.onExit().isDone() && System.nanoTime() - deadline < 0) {
+        while (launcher.isAlive() && System.nanoTime() - deadline < 0) {
             Optional<Integer> found = findProgram();
             if (found.isPresent()) {
                 programPid = found.get();

@@ -104,7 +104,20 @@ public final class LhLauncher {
         return restore(lhId, imageDir, PhaseTimer.none());
     }
 
+    /**
+     * {@link #restore(String, CapturedLh, boolean)} from an image directory: with
+     * {@code startFrozen} the program has not run when this returns; the caller commits with
+     * {@code launched.cgroup().thaw()} or aborts with {@code launched.cgroup().killAll()}.
+     */
+    public LaunchedLh restore(String lhId, Path imageDir, boolean startFrozen) throws LaunchException {
+        return restore(lhId, read(imageDir, PhaseTimer.none()), PhaseTimer.none(), startFrozen);
+    }
+
     public LaunchedLh restore(String lhId, Path imageDir, PhaseTimer timer) throws LaunchException {
+        return restore(lhId, read(imageDir, timer), timer);
+    }
+
+    private static CapturedLh read(Path imageDir, PhaseTimer timer) throws LaunchException {
         CapturedLh image;
         try {
             image = ImageReader.read(imageDir);
@@ -114,11 +127,28 @@ public final class LhLauncher {
             throw new LaunchException("reading the image " + imageDir + ": " + e.getMessage(), e);
         }
         timer.mark("read and check image");
-        return restore(lhId, image, timer);
+        return image;
     }
 
     /** As {@link #restore(String, CapturedLh)}, recording where the time goes in {@code timer}. */
     public LaunchedLh restore(String lhId, CapturedLh image, PhaseTimer timer) throws LaunchException {
+        return restore(lhId, image, timer, false);
+    }
+
+    /** {@link #restore(String, CapturedLh, PhaseTimer, boolean)} without timing. */
+    public LaunchedLh restore(String lhId, CapturedLh image, boolean startFrozen) throws LaunchException {
+        return restore(lhId, image, PhaseTimer.none(), startFrozen);
+    }
+
+    /**
+     * As {@link #restore(String, CapturedLh, PhaseTimer)}; with {@code startFrozen} the rebuilt
+     * program has not executed one instruction of its own when this returns: its unread stdin
+     * and private pipes are refilled, then its LH cgroup is frozen before the tracer lets go.
+     * The caller then either thaws it with {@code cgroup().thaw()} (commit: it runs on) or kills
+     * it with {@code cgroup().killAll()} (abort: nothing of the LH is left); {@code exit()}
+     * reports either as usual.
+     */
+    public LaunchedLh restore(String lhId, CapturedLh image, PhaseTimer timer, boolean startFrozen) throws LaunchException {
         if (!Files.isExecutable(initBinary)) {
             throw new LaunchException("ferry-init not found or not executable: " + initBinary);
         }
@@ -155,38 +185,16 @@ public final class LhLauncher {
                 throw new RebuildException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
             }
             timer.mark("launch stub");
-            CompletableFuture<Void> stdin = writePendingStdin(lh, image.pendingStdin());
-            new ProcessRebuild(timer).rebuild(stub, image);
-            stdin.get(10, TimeUnit.SECONDS);
+            CompletableFuture<Void> stdin = PendingStdin.write(lh, stub, image.pendingStdin(), startFrozen);
+            new ProcessRebuild(timer).rebuild(stub, image, startFrozen ? cgroup : null);
+            stdin.get(10, TimeUnit.SECONDS);   // done already when frozen
             return lh;
-        } catch (RebuildException | RuntimeException | InterruptedException | ExecutionException | TimeoutException e) {
+        } catch (RebuildException | IOException | RuntimeException | InterruptedException | ExecutionException | TimeoutException e) {
             cgroup.killAll();
-            String why = e instanceof ExecutionException ? e.getCause().getMessage() : e.getMessage();
+            String why = e instanceof ExecutionException ? e.getCause().getMessage()
+                    : e instanceof TimeoutException ? "the program did not read its unread stdin back within 10 s" : e.getMessage();
             throw new LaunchException(e instanceof RebuildException ? why : "restoring LH " + lhId + ": " + why, e);
         }
-    }
-
-    /**
-     * The bytes the program had not read go into the new stdin pipe before it runs. A pipe holds
-     * 64 KiB; more than that (a program that enlarged its pipe) is written as the program reads.
-     */
-    private static CompletableFuture<Void> writePendingStdin(LaunchedLh lh, byte[] pending) {
-        if (pending.length == 0) {
-            return CompletableFuture.completedFuture(null);
-        }
-        Runnable write = () -> {
-            try {
-                lh.stdin().write(pending);
-                lh.stdin().flush();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        };
-        if (pending.length <= 65536) {
-            write.run();
-            return CompletableFuture.completedFuture(null);
-        }
-        return CompletableFuture.runAsync(write);
     }
 
     private static String describeExit(LaunchedLh lh) {

@@ -4,6 +4,9 @@ import dev.ferry.proto.v1.CheckpointReply;
 import dev.ferry.proto.v1.CheckpointRequest;
 import dev.ferry.proto.v1.CheckpointResult;
 import dev.ferry.proto.v1.LocalRequest;
+import dev.ferry.proto.v1.MigrateReply;
+import dev.ferry.proto.v1.MigrateRequest;
+import dev.ferry.proto.v1.MigrateResult;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -43,12 +46,8 @@ public final class Migrateprog extends LocalCommand {
         if (arguments.version()) {
             return print("migrateprog (Ferry) " + Version.get() + "\n");
         }
-        if (arguments.checkpointDir().isEmpty()) {
-            diagnostics.say("live migration is not available in this version yet; --checkpoint DIR works (see migrateprog --help)");
-            return FERRY_FAILURE;
-        }
         try {
-            return checkpoint(arguments);
+            return arguments.checkpointDir().isEmpty() ? migrate(arguments) : checkpoint(arguments);
         } catch (ManagerSocket.UnreachableException e) {
             diagnostics.say(e.getMessage());
             return FERRY_FAILURE;
@@ -72,6 +71,47 @@ public final class Migrateprog extends LocalCommand {
             out.append(arguments.json() ? json(r) : text(r)).append('\n');
         }
         return print(out.toString());
+    }
+
+    private int migrate(MigrateprogArguments arguments) throws IOException, ManagerSocket.UnreachableException {
+        MigrateReply reply = ask(LocalRequest.newBuilder().setMigrate(MigrateRequest.newBuilder()
+                .addAllTargets(arguments.targets()).setTo(arguments.to()).setDestroyIfStuck(arguments.destroyIfStuck())
+                .setNoPrecopy(arguments.noPrecopy())).build(), MigrateReply.parser());
+        if (reply.hasError()) {
+            diagnostics.say(reply.getError().getMessage());
+            return exitCodeOf(reply.getError().getCode());
+        }
+        StringBuilder out = new StringBuilder();
+        int code = DONE;
+        for (MigrateResult r : reply.getResultsList()) {
+            out.append(arguments.json() ? json(r) : text(r)).append('\n');
+            if (!r.getMoved()) {
+                diagnostics.say(r.getLhId() + (r.getDestroyed() ? " destroyed: " : " stays on " + r.getFrom() + ": ") + r.getError());
+                code = NOT_ALL_DONE;
+            }
+        }
+        int printed = print(out.toString());
+        return Math.max(code, printed);
+    }
+
+    static String json(MigrateResult r) {
+        Json j = new Json().string("lh", r.getLhId()).string("program", r.getProgram()).string("from", r.getFrom())
+                .string("to", r.getTo()).number("rounds", r.getRounds()).unsigned("bytes", r.getBytes())
+                .number("freeze_ms", round(r.getFreezeMs())).number("total_ms", round(r.getTotalMs()))
+                .bool("moved", r.getMoved()).bool("destroyed", r.getDestroyed());
+        if (!r.getError().isEmpty()) {
+            j.string("error", r.getError());
+        }
+        return j.toString();
+    }
+
+    static String text(MigrateResult r) {
+        if (!r.getMoved()) {
+            return String.format("%s (%s) %s %s", r.getLhId(), r.getProgram(), r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
+        }
+        return String.format("%s (%s) moved %s -> %s: %.1f MiB in %d pre-copy rounds, frozen %.1f ms, %.1f ms in all",
+                r.getLhId(), r.getProgram(), r.getFrom(), r.getTo(), r.getBytes() / 1048576.0, r.getRounds(),
+                r.getFreezeMs(), r.getTotalMs());
     }
 
     static String json(CheckpointResult r) {
@@ -101,6 +141,13 @@ public final class Migrateprog extends LocalCommand {
             + "                     total_ms, left_running\n"
             + "  PROG               a program name (as lhosts shows it) on this host; LHID: any LH\n"
             + "\n"
-            + "Live migration (without --checkpoint: -n, --to, --no-precopy) is not in this version yet.\n"
+            + "Without --checkpoint: moves PROG (every match here that is yours), LH LHID, or with neither\n"
+            + "every guest program on this host to HOST (--to) or any willing host, while it runs:\n"
+            + "frozen, copied, resumed there; its run keeps every byte of output and input.\n"
+            + "  -n                 destroy a program no host takes (else it stays)\n"
+            + "  --to HOST|'*'      the destination (default: any willing host but this one)\n"
+            + "  --json             one JSON object per LH: lh, program, from, to, rounds, bytes, freeze_ms,\n"
+            + "                     total_ms, moved, destroyed (+ error)\n"
+            + "This version copies while the program is frozen (stop-and-copy); --no-precopy is accepted.\n"
             + "Exit status: 0 done, 1 not done (the reason on stderr), 2 usage, 255 Ferry failed.\n";
 }

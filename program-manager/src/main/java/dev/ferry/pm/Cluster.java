@@ -61,6 +61,11 @@ public final class Cluster {
         return new HostSelector.Choice(dest, addressOf(dest));
     }
 
+    /** A willing host other than this one (multicast selection). */
+    public HostSelector.Choice selectOther() throws FerryException {
+        return selector.select(0, List.of(config.hostName()));
+    }
+
     public String addressOf(String host) throws FerryException {
         if (host.equals(config.hostName())) {
             return config.grpcAddress();

@@ -14,6 +14,8 @@ import dev.ferry.pm.group.GroupResponder;
 import dev.ferry.pm.group.HostSelector;
 import dev.ferry.pm.lh.LhRegistry;
 import dev.ferry.pm.local.LocalServer;
+import dev.ferry.pm.migrate.MigrationSource;
+import dev.ferry.pm.migrate.MigrationTarget;
 import dev.ferry.pm.peer.LhHost;
 import dev.ferry.pm.peer.PeerAuth;
 import dev.ferry.pm.peer.PeerClients;
@@ -80,6 +82,10 @@ public final class ProgramManager implements AutoCloseable {
         peers = new PeerClients(auth);
         LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice(),
                 id -> responder.announce(id, System.currentTimeMillis()));
+        Cluster cluster = new Cluster(config, group, hosts, lhCache,
+                new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
+        lhHost.migration(new MigrationSource(cluster, config.stateDir()),
+                new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
@@ -88,8 +94,6 @@ public final class ProgramManager implements AutoCloseable {
                 .start();
         group.start(responder::onDatagram);
 
-        Cluster cluster = new Cluster(config, group, hosts, lhCache,
-                new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
         local = new LocalServer(config.socketPath(), cluster, pool);
         local.start();
         LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",

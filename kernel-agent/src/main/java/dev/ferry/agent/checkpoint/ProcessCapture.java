@@ -39,8 +39,9 @@ import java.util.List;
  * interrupted on a dedicated tracer thread, the cgroup thawed (the process stays in its ptrace
  * stop; with the v1 freezer the stop only arrives now); (3) registers, xstate, signal mask,
  * rseq, robust list, then injected calls (brk, tid address, signal actions, timers), /proc
- * state and pages; (4) the process is killed while stopped or left to run on. On any failure
- * its registers are put back and it is detached and thawed.
+ * state and pages; (4) the process is killed while stopped, left to run on, or left frozen
+ * without a tracer ({@link AfterCapture}). On any failure its registers are put back and it is
+ * detached and thawed.
  */
 public final class ProcessCapture {
     private static final KernelCalls K = KernelCalls.INSTANCE;
@@ -72,7 +73,7 @@ public final class ProcessCapture {
      * Captures straight into the image directory {@code dir} (see {@link ImageWriter} for the
      * format): page data streams to pages.bin while the program is stopped, so memory use does
      * not grow with the program's size. The image is complete (and forced to disk if
-     * {@code fsync}) before the program is killed or let go; on any failure the program runs on
+     * {@code fsync}) before the program is killed, let go or left frozen; on any failure the program runs on
      * unharmed and no lh.img is left in {@code dir}. Returns the image's metadata.
      */
     public LhImage captureTo(String lhId, LhCgroup cgroup, AfterCapture after, Path dir, boolean fsync)
@@ -155,6 +156,7 @@ public final class ProcessCapture {
         }
         Registers raw = null;
         boolean done = false;
+        boolean refreezing = false;
         try (RemoteMemory memory = new RemoteMemory(hostPid)) {
             cgroup.thaw();          // the tracee stays in its ptrace stop
             tracee.awaitStop();
@@ -171,13 +173,20 @@ public final class ProcessCapture {
             timer.mark("inspect again, stopped");
             LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory, sink);
             commit.accept(captured);
-            if (after == AfterCapture.KILL) {
-                tracee.kill();   // ends on its own; see Tracee.kill
-            } else {
-                tracee.setRegisters(raw);
-                tracee.detach();
+            switch (after) {
+                case KILL -> tracee.kill();   // ends on its own; see Tracee.kill
+                case LEAVE_RUNNING -> {
+                    tracee.setRegisters(raw);
+                    tracee.detach();
+                }
+                case FREEZE -> {
+                    tracee.setRegisters(raw);
+                    raw = null;             // already put back: a failure below must not touch a detached tracee
+                    refreezing = true;
+                    detachFrozen(tracee, cgroup);
+                }
             }
-            timer.mark(after == AfterCapture.KILL ? "kill" : "detach");
+            timer.mark(switch (after) { case KILL -> "kill"; case LEAVE_RUNNING -> "detach"; case FREEZE -> "freeze, detach"; });
             done = true;
             return captured;
         } finally {
@@ -188,12 +197,26 @@ public final class ProcessCapture {
                     }
                 } finally {
                     tracee.detach();
-                    if (cgroup.frozen()) {
+                    if (refreezing || cgroup.frozen()) {   // a freeze that timed out may have left it half-frozen
                         cgroup.thaw();
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Leaves the stopped tracee frozen and untraced. A task in a ptrace stop counts as frozen
+     * for both freezers, so the cgroup freezes around it; after PTRACE_DETACH the task leaves
+     * the ptrace stop only to enter the freezer before returning to user mode (cgroup2: the
+     * freezer trap in the signal path; v1: it is already in TASK_FROZEN, and the detach succeeds
+     * on it — measured on Linux 6.18; on thaw it resumes where it was stopped). The second
+     * freeze only waits until the kernel reports the cgroup frozen again without the tracer.
+     */
+    private static void detachFrozen(Tracee tracee, LhCgroup cgroup) throws IOException {
+        cgroup.freeze();
+        tracee.detach();
+        cgroup.freeze();
     }
 
     private LhImage captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,

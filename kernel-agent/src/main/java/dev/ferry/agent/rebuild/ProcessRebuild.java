@@ -2,6 +2,7 @@ package dev.ferry.agent.rebuild;
 
 import static dev.ferry.agent.ptrace.Syscalls.*;
 
+import dev.ferry.agent.LhCgroup;
 import dev.ferry.agent.checkpoint.CapturedLh;
 import dev.ferry.agent.checkpoint.FileIdentities;
 import dev.ferry.agent.checkpoint.PhaseTimer;
@@ -28,7 +29,8 @@ import java.util.List;
  * Rebuilds a captured single-threaded process inside a restore stub (ferry-init --restore):
  * seizes the stub (with PTRACE_O_EXITKILL, so a failure or a dead tracer never leaves a
  * half-built process running), drops its rseq registration, rebuilds the address space and
- * kernel state, sets signal mask, registers and xstate, re-raises pending signals, detaches.
+ * kernel state, sets signal mask, registers and xstate, re-raises pending signals, detaches
+ * (optionally into a frozen cgroup).
  */
 public final class ProcessRebuild {
     private static final KernelCalls K = KernelCalls.INSTANCE;
@@ -87,11 +89,21 @@ public final class ProcessRebuild {
 
     /** Rebuilds {@code captured}'s process in the stub whose host pid is {@code stubHostPid}, then lets it run. */
     public void rebuild(int stubHostPid, CapturedLh captured) throws RebuildException {
+        rebuild(stubHostPid, captured, null);
+    }
+
+    /**
+     * As {@link #rebuild(int, CapturedLh)}, but when {@code freezeIn} is given (the stub's LH
+     * cgroup) the rebuilt process does not run: the cgroup is frozen while the process is still
+     * in its ptrace stop, and only then detached, so it returns frozen and untraced without
+     * having executed one instruction of its own. The caller thaws or kills the cgroup.
+     */
+    public void rebuild(int stubHostPid, CapturedLh captured, LhCgroup freezeIn) throws RebuildException {
         verify(captured, null);
         ProcessImage p = captured.image().getProcesses(0);
         try (TracerThread tracer = new TracerThread("ferry-rebuild-" + captured.image().getLhId())) {
             tracer.call(() -> {
-                rebuildTraced(stubHostPid, captured.image().getHost(), p, captured);
+                rebuildTraced(stubHostPid, captured.image().getHost(), p, captured, freezeIn);
                 return null;
             });
         } catch (RebuildException e) {
@@ -101,7 +113,8 @@ public final class ProcessRebuild {
         }
     }
 
-    private void rebuildTraced(int hostPid, HostFeatures host, ProcessImage p, CapturedLh captured) throws Exception {
+    private void rebuildTraced(int hostPid, HostFeatures host, ProcessImage p, CapturedLh captured, LhCgroup freezeIn)
+            throws Exception {
         Tracee stub = Tracee.seize(hostPid, true);
         boolean done = false;
         try (RemoteMemory memory = new RemoteMemory(hostPid)) {
@@ -140,9 +153,18 @@ public final class ProcessRebuild {
                     K.kill(hostPid, sig);   // stays pending until the program takes it
                 }
             }
-            stub.detach();
             timer.mark("kernel state, registers");
-            done = true;
+            if (freezeIn != null) {
+                // a ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer
+                freezeIn.freeze();
+                stub.detach();
+                done = true;
+                freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
+                timer.mark("freeze, detach");
+            } else {
+                stub.detach();
+                done = true;
+            }
         } finally {
             if (!done) {
                 stub.killAndReap();

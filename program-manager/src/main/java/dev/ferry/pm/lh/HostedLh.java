@@ -2,6 +2,7 @@ package dev.ferry.pm.lh;
 
 import dev.ferry.agent.Errno;
 import dev.ferry.agent.LaunchedLh;
+import dev.ferry.agent.PipeLevels;
 import dev.ferry.agent.ProgramExit;
 import dev.ferry.proto.v1.ExitStatus;
 import dev.ferry.proto.v1.ProgramSpec;
@@ -28,21 +29,34 @@ public final class HostedLh {
     private final LhOwner owner;
     private final LaunchedLh launched;
     private final long startedMillis;
-    private final OutputLog stdout = new OutputLog(LOG_CAPACITY);
-    private final OutputLog stderr = new OutputLog(LOG_CAPACITY);
+    private final OutputLog stdout;
+    private final OutputLog stderr;
     private final StdinSink stdin;
+    private volatile Moved movedTo;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile boolean userStopped;
     private volatile String checkpointedTo = "";
 
+    /** Where an LH's byte streams stand when it starts here: zero, or where it left its last host. */
+    public record StreamOffsets(long stdout, long stderr, long stdinWritten) {
+        public static final StreamOffsets START = new StreamOffsets(0, 0, 0);
+    }
+
     public HostedLh(String id, String hostName, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis) {
+        this(id, hostName, spec, owner, launched, startedMillis, StreamOffsets.START);
+    }
+
+    public HostedLh(String id, String hostName, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis,
+                    StreamOffsets offsets) {
+        this.stdout = new OutputLog(LOG_CAPACITY, offsets.stdout());
+        this.stderr = new OutputLog(LOG_CAPACITY, offsets.stderr());
         this.id = id;
         this.hostName = hostName;
         this.spec = spec;
         this.owner = owner;
         this.launched = launched;
         this.startedMillis = startedMillis;
-        this.stdin = new StdinSink(launched.stdin(), id);
+        this.stdin = new StdinSink(launched.stdin(), id, offsets.stdinWritten());
         CompletableFuture<Void> out = pump(launched.stdout(), stdout, "stdout");
         CompletableFuture<Void> err = pump(launched.stderr(), stderr, "stderr");
         launched.exit().thenCombine(CompletableFuture.allOf(out, err), (e, ignored) -> e)
@@ -75,6 +89,63 @@ public final class HostedLh {
         t.setDaemon(true);
         t.start();
         return done;
+    }
+
+    /**
+     * With the program frozen, waits until everything it wrote to stdout and stderr is in the
+     * logs, so the logs' ends are where the streams continue after a move: the kernel says both
+     * pipes are empty (FIONREAD), and the logs then do not grow for a settle time (a pump whose
+     * read has just returned appends within microseconds; a frozen program writes nothing new).
+     */
+    public void awaitOutputDrained(long timeoutMillis) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        int pid = launched.programHostPid();
+        long seen = -1;
+        while (true) {
+            boolean empty = pid > 0 && PipeLevels.unread(pid, 1) == 0 && PipeLevels.unread(pid, 2) == 0;
+            long logged = stdout.end() + stderr.end();
+            if (empty && logged == seen) {
+                return;
+            }
+            seen = empty ? logged : -1;
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the program's output pipes did not drain in " + timeoutMillis + " ms");
+            }
+            Thread.sleep(SETTLE_MS);
+        }
+    }
+
+    private static final long SETTLE_MS = 5;
+
+    /** Where the LH went when it moved away (then its attach streams end with "moved", not an exit). */
+    public record Moved(String host, String address) {}
+
+    public void markMoved(String host, String address) {
+        movedTo = new Moved(host, address);
+    }
+
+    public Moved movedTo() {
+        return movedTo;
+    }
+
+    private volatile boolean migrating;
+    private volatile String inDoubtWith = "";
+
+    public void markMigrating(boolean on) {
+        migrating = on;
+    }
+
+    public boolean migrating() {
+        return migrating;
+    }
+
+    /** A commit was sent to {@code host} and not confirmed: this copy stays frozen. */
+    public void markInDoubt(String host) {
+        inDoubtWith = host;
+    }
+
+    public boolean inDoubt() {
+        return !inDoubtWith.isEmpty();
     }
 
     private ExitStatus toStatus(ProgramExit e) {

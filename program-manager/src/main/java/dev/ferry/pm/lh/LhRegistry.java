@@ -60,10 +60,24 @@ public final class LhRegistry {
 
     /** Brings an LH back from a checkpoint image directory (pages are mapped, not read into the heap). */
     public HostedLh restore(String id, ProgramSpec spec, LhOwner owner, Path imageDir) throws FerryException {
-        return start(id, spec, owner, l -> l.restore(id, imageDir), "restart");
+        return start(id, spec, owner, l -> l.restore(id, imageDir), "restart", HostedLh.StreamOffsets.START);
+    }
+
+    /**
+     * Rebuilds an LH that is moving here, frozen (it runs only once the source commits), its
+     * streams continuing at the given offsets.
+     */
+    public HostedLh receive(String id, ProgramSpec spec, LhOwner owner, Path imageDir, HostedLh.StreamOffsets offsets)
+            throws FerryException {
+        return start(id, spec, owner, l -> l.restore(id, imageDir, true), "rebuild", offsets);
     }
 
     private HostedLh start(String id, ProgramSpec spec, LhOwner owner, Starter starter, String verb) throws FerryException {
+        return start(id, spec, owner, starter, verb, HostedLh.StreamOffsets.START);
+    }
+
+    private HostedLh start(String id, ProgramSpec spec, LhOwner owner, Starter starter, String verb,
+                           HostedLh.StreamOffsets offsets) throws FerryException {
         HostedLh old = lhs.get(id);
         if (old != null && !old.exit().isDone()) {
             throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s exists already", id);
@@ -74,7 +88,7 @@ public final class LhRegistry {
         } catch (LaunchException e) {
             throw new FerryException(ErrorCode.INTERNAL, "could not " + verb + " " + spec.getArgv(0) + " on " + hostName + ": " + e.getMessage(), e);
         }
-        HostedLh lh = new HostedLh(id, hostName, spec, owner, launched, clock.getAsLong());
+        HostedLh lh = new HostedLh(id, hostName, spec, owner, launched, clock.getAsLong(), offsets);
         lhs.put(id, lh);
         lh.exit().whenComplete((status, t) -> {
             LOG.info(() -> "LH " + id + " exited: code " + (status == null ? "?" : status.getCode()));
@@ -87,6 +101,11 @@ public final class LhRegistry {
     /** Drops an exited LH once its retention ran out. */
     private void forget(String id, HostedLh lh) {
         lhs.remove(id, lh); // only that incarnation: a restart may reuse the id
+    }
+
+    /** Forgets an LH at once (it moved away, or was restarted elsewhere under the same id). */
+    public void forget(HostedLh lh) {
+        lhs.remove(lh.id(), lh);
     }
 
     /** Forgets an exited LH at once (it was restarted elsewhere under the same id). */
@@ -129,6 +148,12 @@ public final class LhRegistry {
     private static String state(HostedLh lh, List<ProcessInfo> procs) {
         if (lh.exit().isDone()) {
             return "exited";
+        }
+        if (lh.inDoubt()) {
+            return "in-doubt";
+        }
+        if (lh.migrating()) {
+            return "migrating";
         }
         if (lh.userStopped()) {
             return "stopped";

@@ -20,7 +20,13 @@ public final class OutputLog {
     private boolean closed;
 
     public OutputLog(int capacity) {
+        this(capacity, 0);
+    }
+
+    /** A log whose first byte has offset {@code base} (an LH that moved here continues its streams). */
+    public OutputLog(int capacity, long base) {
         this.capacity = capacity;
+        this.base = base;
         this.buf = new byte[Math.min(capacity, 64 * 1024)];
     }
 

@@ -25,8 +25,16 @@ public final class StdinSink {
     private final Thread writer;
     private volatile long written;
     private volatile boolean closed;
+    private boolean paused;
+    private boolean writing;
 
     public StdinSink(OutputStream pipe, String name) {
+        this(pipe, name, 0);
+    }
+
+    /** @param written stdin offset already consumed before (an LH that moved here continues it) */
+    public StdinSink(OutputStream pipe, String name, long written) {
+        this.written = written;
         this.pipe = pipe;
         this.writer = new Thread(this::drain, "stdin-" + name);
         this.writer.setDaemon(true);
@@ -47,12 +55,53 @@ public final class StdinSink {
         try {
             while (true) {
                 Chunk c = queue.take();
-                write(c);
+                synchronized (this) {
+                    while (paused) {
+                        wait();
+                    }
+                    writing = true;
+                }
+                try {
+                    write(c);
+                } finally {
+                    synchronized (this) {
+                        writing = false;
+                        notifyAll();
+                    }
+                }
                 c.done().accept(written);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Stops writing (for a migration's freeze) and returns the offset written so far; chunks
+     * that arrive meanwhile wait, unacknowledged, so the client resends them wherever the LH
+     * goes next.
+     */
+    public synchronized long pause() throws InterruptedException {
+        paused = true;
+        while (writing) {
+            wait();
+        }
+        return written;
+    }
+
+    /** Writes again (the migration was rolled back). */
+    public synchronized void resume() {
+        paused = false;
+        notifyAll();
+    }
+
+    /**
+     * The LH left this host: drop what waits without writing or acknowledging it (the
+     * destination gets it from the client) and stop.
+     */
+    public void abandon() {
+        queue.clear();
+        writer.interrupt();
     }
 
     private void write(Chunk c) {

@@ -8,6 +8,11 @@ import dev.ferry.proto.v1.Caller;
 import dev.ferry.proto.v1.CheckpointReply;
 import dev.ferry.proto.v1.CheckpointRequest;
 import dev.ferry.proto.v1.CheckpointResult;
+import dev.ferry.proto.v1.ControlAction;
+import dev.ferry.proto.v1.MigrateReply;
+import dev.ferry.proto.v1.MigrateRequest;
+import dev.ferry.proto.v1.MigrateResult;
+import dev.ferry.proto.v1.PeerMigrateRequest;
 import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.ControlReply;
 import dev.ferry.proto.v1.ControlRequest;
@@ -109,34 +114,95 @@ final class ClusterView {
         }
     }
 
-    private Binding target(Caller caller, String target) throws FerryException {
-        if (target.matches("[a-z0-9]{1,32}")) {
-            Optional<Binding> byId = cluster.locate(target);
-            if (byId.isPresent()) {
-                return byId.get();
+    /**
+     * `migrateprog`: moves each named LH (or every guest of this host) to another host, one
+     * after the other; what could not move stays, or is destroyed with -n when no host took it.
+     */
+    MigrateReply migrate(Caller caller, MigrateRequest req) {
+        List<Binding> targets = new ArrayList<>();
+        try {
+            if (req.getTargetsCount() == 0) {
+                for (LhInfo lh : localLhs(caller)) {
+                    if (lh.getGuest()) {
+                        targets.add(new Binding(lh.getId(), cluster.selfHost(), cluster.selfAddress(), 0));
+                    }
+                }
+            } else {
+                for (String t : req.getTargetsList()) {
+                    targets.addAll(targets(caller, t));
+                }
             }
+        } catch (FerryException e) {
+            return MigrateReply.newBuilder().setError(e.toProto()).build();
         }
-        List<LhInfo> matches = new ArrayList<>();
+        MigrateReply.Builder out = MigrateReply.newBuilder();
+        for (Binding b : targets) {
+            out.addResults(migrateOne(caller, b, req));
+        }
+        return out.build();
+    }
+
+    private MigrateResult migrateOne(Caller caller, Binding b, MigrateRequest req) {
+        try {
+            return cluster.peers().blocking(b.address(), CHECKPOINT_TIMEOUT_MS).migrate(PeerMigrateRequest.newBuilder()
+                    .setLhId(b.lhId()).setCaller(caller).setTo(req.getTo()).setNoPrecopy(req.getNoPrecopy()).build());
+        } catch (RuntimeException e) {
+            FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
+            MigrateResult.Builder r = MigrateResult.newBuilder().setLhId(b.lhId()).setFrom(b.host()).setMoved(false)
+                    .setError(fe.getMessage());
+            if (req.getDestroyIfStuck() && fe.code() == ErrorCode.UNAVAILABLE) {
+                ControlReply killed = control(caller, ControlRequest.newBuilder().setLhId(b.lhId()).setAction(ControlAction.KILL).build());
+                r.setDestroyed(!killed.hasError());
+            }
+            return r.build();
+        }
+    }
+
+    private List<LhInfo> localLhs(Caller caller) throws FerryException {
+        List<LhInfo> mine = new ArrayList<>();
         try {
             for (LhInfo lh : cluster.peers().blocking(cluster.selfAddress(), CALL_TIMEOUT_MS)
                     .listLhs(ListLhsRequest.newBuilder().setCaller(caller).build()).getLhsList()) {
                 boolean mayAct = caller.getUid() == 0 || caller.getUid() == lh.getUid();
-                if (lh.getProgram().equals(target) && !lh.getState().equals("exited") && mayAct) {
-                    matches.add(lh);
+                if (mayAct && !lh.getState().equals("exited")) {
+                    mine.add(lh);
                 }
             }
         } catch (RuntimeException e) {
             throw StatusCodes.fromGrpc(e, "this host's manager");
         }
-        if (matches.isEmpty()) {
+        return mine;
+    }
+
+    /** An LH id (anywhere), or every LH of this program name on this host the caller may act on. */
+    private List<Binding> targets(Caller caller, String target) throws FerryException {
+        if (target.matches("[a-z0-9]{1,32}")) {
+            Optional<Binding> byId = cluster.locate(target);
+            if (byId.isPresent()) {
+                return List.of(byId.get());
+            }
+        }
+        List<Binding> found = new ArrayList<>();
+        for (LhInfo lh : localLhs(caller)) {
+            if (lh.getProgram().equals(target)) {
+                found.add(new Binding(lh.getId(), cluster.selfHost(), cluster.selfAddress(), 0));
+            }
+        }
+        if (found.isEmpty()) {
             throw FerryException.of(ErrorCode.NOT_FOUND, "no logical host %s, and no program %s of yours on %s (see lhosts)",
                     target, target, cluster.selfHost());
         }
+        return found;
+    }
+
+    /** Exactly one LH: an id, or a program name that matches one LH of the caller's on this host. */
+    private Binding target(Caller caller, String target) throws FerryException {
+        List<Binding> matches = targets(caller, target);
         if (matches.size() > 1) {
             throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "%d programs named %s run on %s (%s): name one by its LH id",
-                    matches.size(), target, cluster.selfHost(), String.join(", ", matches.stream().map(LhInfo::getId).toList()));
+                    matches.size(), target, cluster.selfHost(), String.join(", ", matches.stream().map(Binding::lhId).toList()));
         }
-        return new Binding(matches.get(0).getId(), cluster.selfHost(), cluster.selfAddress(), 0);
+        return matches.get(0);
     }
 
     ControlReply control(Caller caller, ControlRequest req) {

@@ -20,7 +20,8 @@ final class LocalFrames {
     private final OutputStream out;
 
     LocalFrames(InputStream in, OutputStream out) {
-        this.in = in;
+        // Buffered: a 64 KiB stdin frame would otherwise cost a dozen small socket reads.
+        this.in = new java.io.BufferedInputStream(in, 64 * 1024);
         this.out = new BufferedOutputStream(out, 64 * 1024);
     }
 

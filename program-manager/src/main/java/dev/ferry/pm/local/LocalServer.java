@@ -84,6 +84,7 @@ public final class LocalServer implements AutoCloseable {
                     case CONTROL -> frames.write(view.control(caller, req.getControl()));
                     case HOSTS -> frames.write(view.hosts());
                     case CHECKPOINT -> frames.write(view.checkpoint(caller, req.getCheckpoint()));
+                    case MIGRATE -> frames.write(view.migrate(caller, req.getMigrate()));
                     default -> throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "empty request");
                 }
             } catch (FerryException e) {

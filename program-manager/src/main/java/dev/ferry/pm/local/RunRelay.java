@@ -112,6 +112,10 @@ final class RunRelay {
             try {
                 return done.get();
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof LhMoved) {
+                    attempt = -1; // not a failure: follow it at once, with a fresh budget
+                    continue;
+                }
                 last = e.getCause() instanceof FerryException fe ? fe
                         : StatusCodes.fromGrpc(e.getCause(), "host " + host);
                 LOG.info("attach to " + lhId + " on " + host + " broke: " + last.getMessage());
@@ -191,8 +195,10 @@ final class RunRelay {
             case STDIN_ACKED -> stdin.acked(down.getStdinAcked());
             case EXIT -> done.complete(down.getExit());
             case MOVED -> {
-                cluster.lhCache().learn(new Binding(lhId, down.getMoved().getHost(), down.getMoved().getAddress(), 0));
-                done.completeExceptionally(new FerryException(ErrorCode.UNAVAILABLE, "moved to " + down.getMoved().getHost()));
+                host = down.getMoved().getHost();
+                address = down.getMoved().getAddress();
+                cluster.lhCache().learn(new Binding(lhId, host, address, 0));
+                done.completeExceptionally(new LhMoved());
             }
             default -> { }
         }
@@ -255,6 +261,13 @@ final class RunRelay {
             s.onNext(msg);
         } catch (RuntimeException e) {
             // the stream broke; the next attach resends what matters
+        }
+    }
+
+    /** The attach ended because the LH moved; host and address already name its new place. */
+    private static final class LhMoved extends Exception {
+        LhMoved() {
+            super("moved", null, false, false);
         }
     }
 

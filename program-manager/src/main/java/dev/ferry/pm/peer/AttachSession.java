@@ -5,6 +5,7 @@ import dev.ferry.pm.lh.HostedLh;
 import dev.ferry.pm.lh.OutputLog;
 import dev.ferry.proto.v1.AttachDown;
 import dev.ferry.proto.v1.AttachUp;
+import dev.ferry.proto.v1.Moved;
 import dev.ferry.proto.v1.OutputChunk;
 import dev.ferry.proto.v1.OutputStream;
 import dev.ferry.proto.v1.StdinChunk;
@@ -102,7 +103,11 @@ final class AttachSession {
                 boolean any = sendFrom(lh.stdout(), OutputStream.STDOUT);
                 any |= sendFrom(lh.stderr(), OutputStream.STDERR);
                 if (lh.stdout().finishedAt(stdoutPos) && lh.stderr().finishedAt(stderrPos) && lh.exit().isDone()) {
-                    send(AttachDown.newBuilder().setExit(lh.exit().join()).build());
+                    HostedLh.Moved moved = lh.movedTo();
+                    // An LH that moved away ended here but runs on: the client follows it.
+                    send(moved == null ? AttachDown.newBuilder().setExit(lh.exit().join()).build()
+                            : AttachDown.newBuilder().setMoved(Moved.newBuilder().setLhId(lh.id())
+                                    .setHost(moved.host()).setAddress(moved.address())).build());
                     synchronized (out) {
                         out.onCompleted();
                     }

@@ -10,6 +10,10 @@ import dev.ferry.pm.checkpoint.Checkpointer;
 import dev.ferry.proto.v1.CheckpointMeta;
 import dev.ferry.proto.v1.CheckpointResult;
 import dev.ferry.proto.v1.PeerCheckpointRequest;
+import dev.ferry.proto.v1.MigrateResult;
+import dev.ferry.proto.v1.PeerMigrateRequest;
+import dev.ferry.pm.migrate.MigrationSource;
+import dev.ferry.pm.migrate.MigrationTarget;
 import dev.ferry.pm.FerryException;
 import dev.ferry.pm.HostState;
 import dev.ferry.pm.lh.HostedLh;
@@ -46,6 +50,8 @@ public final class LhHost {
     private final int guestNice;
     private final Checkpointer checkpointer;
     private final Consumer<String> announcer;
+    private volatile MigrationSource migrationSource;
+    private volatile MigrationTarget migrationTarget;
 
     /** @param announcer tells the group that an LH (restarted here) is now at this host */
     public LhHost(String hostName, LhRegistry registry, HostState state, Permissions permissions, int guestNice,
@@ -99,6 +105,21 @@ public final class LhHost {
                 .setHostPid(lh.launched().programHostPid()).addAllWarnings(lh.launched().warnings()).build();
     }
 
+    /** Wires the migration roles in (they need the cluster, which is built after this). */
+    public void migration(MigrationSource source, MigrationTarget target) {
+        this.migrationSource = source;
+        this.migrationTarget = target;
+    }
+
+    public MigrateResult migrate(PeerMigrateRequest req) throws FerryException {
+        HostedLh lh = find(req.getLhId(), req.getCaller());
+        return migrationSource.migrate(lh, req.getTo());
+    }
+
+    public MigrationTarget target() {
+        return migrationTarget;
+    }
+
     public CheckpointResult checkpoint(PeerCheckpointRequest req) throws FerryException {
         HostedLh lh = find(req.getLhId(), req.getCaller());
         return checkpointer.checkpoint(lh, req.getCaller(), req.getDir(), req.getLeaveRunning());
@@ -146,7 +167,9 @@ public final class LhHost {
     public ListLhsReply list(Caller caller) {
         ListLhsReply.Builder b = ListLhsReply.newBuilder();
         for (HostedLh lh : registry.all()) {
-            b.addLhs(registry.describe(lh));
+            if (lh.movedTo() == null) {
+                b.addLhs(registry.describe(lh));
+            }
         }
         return b.build();
     }

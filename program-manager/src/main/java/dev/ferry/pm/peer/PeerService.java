@@ -6,6 +6,13 @@ import dev.ferry.proto.v1.AttachDown;
 import dev.ferry.proto.v1.AttachOpen;
 import dev.ferry.proto.v1.AttachUp;
 import dev.ferry.proto.v1.CheckpointResult;
+import dev.ferry.proto.v1.CommitLhReply;
+import dev.ferry.proto.v1.CommitLhRequest;
+import dev.ferry.proto.v1.LhReady;
+import dev.ferry.proto.v1.LhTransfer;
+import dev.ferry.proto.v1.MigrateResult;
+import dev.ferry.proto.v1.PeerMigrateRequest;
+import dev.ferry.pm.migrate.MigrationTarget;
 import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.CreateLhReply;
 import dev.ferry.proto.v1.CreateLhRequest;
@@ -112,6 +119,67 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
             reply.onCompleted();
         } catch (FerryException e) {
             LOG.info(() -> "checkpoint of " + request.getLhId() + " refused: " + e.getMessage());
+            reply.onError(StatusCodes.toGrpc(e));
+        }
+    }
+
+    @Override
+    public void migrate(PeerMigrateRequest request, StreamObserver<MigrateResult> reply) {
+        try {
+            reply.onNext(host.migrate(request));
+            reply.onCompleted();
+        } catch (FerryException e) {
+            LOG.info(() -> "migration of " + request.getLhId() + " did not happen: " + e.getMessage());
+            reply.onError(StatusCodes.toGrpc(e));
+        }
+    }
+
+    @Override
+    public StreamObserver<LhTransfer> receiveLh(StreamObserver<LhReady> reply) {
+        MigrationTarget.Transfer transfer = host.target().newTransfer();
+        return new StreamObserver<>() {
+            private boolean failed;
+
+            @Override
+            public void onNext(LhTransfer msg) {
+                if (failed) {
+                    return;
+                }
+                try {
+                    transfer.accept(msg);
+                } catch (FerryException e) {
+                    failed = true;
+                    reply.onError(StatusCodes.toGrpc(e));
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                transfer.discard();
+            }
+
+            @Override
+            public void onCompleted() {
+                if (failed) {
+                    return;
+                }
+                try {
+                    reply.onNext(transfer.finish());
+                    reply.onCompleted();
+                } catch (FerryException e) {
+                    reply.onError(StatusCodes.toGrpc(e));
+                }
+            }
+        };
+    }
+
+    @Override
+    public void commitLh(CommitLhRequest request, StreamObserver<CommitLhReply> reply) {
+        try {
+            host.target().commit(request.getLhId(), request.getGo());
+            reply.onNext(CommitLhReply.getDefaultInstance());
+            reply.onCompleted();
+        } catch (FerryException e) {
             reply.onError(StatusCodes.toGrpc(e));
         }
     }

@@ -29,6 +29,8 @@ public final class HostedLh {
     private final LhOwner owner;
     private final LaunchedLh launched;
     private final long startedMillis;
+    /** Notified when either output log changes or the LH ends: what attach streams wait on. */
+    private final Object outputSignal = new Object();
     private final OutputLog stdout;
     private final OutputLog stderr;
     private final StdinSink stdin;
@@ -48,8 +50,8 @@ public final class HostedLh {
 
     public HostedLh(String id, String hostName, ProgramSpec spec, LhOwner owner, LaunchedLh launched, long startedMillis,
                     StreamOffsets offsets) {
-        this.stdout = new OutputLog(LOG_CAPACITY, offsets.stdout());
-        this.stderr = new OutputLog(LOG_CAPACITY, offsets.stderr());
+        this.stdout = new OutputLog(LOG_CAPACITY, offsets.stdout(), outputSignal);
+        this.stderr = new OutputLog(LOG_CAPACITY, offsets.stderr(), outputSignal);
         this.id = id;
         this.hostName = hostName;
         this.spec = spec;
@@ -195,6 +197,10 @@ public final class HostedLh {
 
     public OutputLog stderr() {
         return stderr;
+    }
+
+    public Object outputSignal() {
+        return outputSignal;
     }
 
     public StdinSink stdin() {

@@ -18,13 +18,19 @@ public final class OutputLog {
     private long base;       // offset of buf[head]: everything before it was acknowledged
     private int length;      // bytes held, from base
     private boolean closed;
+    private final Object signal;
 
     public OutputLog(int capacity) {
-        this(capacity, 0);
+        this(capacity, 0, new Object());
     }
 
-    /** A log whose first byte has offset {@code base} (an LH that moved here continues its streams). */
-    public OutputLog(int capacity, long base) {
+    /**
+     * A log whose first byte has offset {@code base} (an LH that moved here continues its
+     * streams); {@code signal} is notified of every change too, so one reader can wait for
+     * either of two logs.
+     */
+    public OutputLog(int capacity, long base, Object signal) {
+        this.signal = signal;
         this.capacity = capacity;
         this.base = base;
         this.buf = new byte[Math.min(capacity, 64 * 1024)];
@@ -47,6 +53,13 @@ public final class OutputLog {
             done += n;
             notifyAll();
         }
+        signalChange();
+    }
+
+    private void signalChange() {
+        synchronized (signal) {
+            signal.notifyAll();
+        }
     }
 
     /** Makes room for n more bytes after the held ones: compact first, grow only if needed. */
@@ -65,9 +78,12 @@ public final class OutputLog {
     }
 
     /** The program closed the stream: readers see end of stream after the last byte. */
-    public synchronized void close() {
-        closed = true;
-        notifyAll();
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+        }
+        signalChange();
     }
 
     /** Offset one past the last byte ever appended. */
@@ -123,7 +139,10 @@ public final class OutputLog {
     }
 
     /** Wakes readers (used when something else they wait for changed, such as the exit). */
-    public synchronized void poke() {
-        notifyAll();
+    public void poke() {
+        synchronized (this) {
+            notifyAll();
+        }
+        signalChange();
     }
 }

@@ -114,12 +114,7 @@ final class AttachSession {
                     return;
                 }
                 if (!any) {
-                    // Nothing on either stream: wait on stdout briefly, then look at both again.
-                    byte[] next = lh.stdout().read(stdoutPos, CHUNK, 20);
-                    if (next.length > 0) {
-                        emit(OutputStream.STDOUT, stdoutPos, next);
-                        stdoutPos += next.length;
-                    }
+                    awaitOutput();
                 }
             }
         } catch (InterruptedException e) {
@@ -130,6 +125,19 @@ final class AttachSession {
                 synchronized (out) {
                     out.onError(io.grpc.Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
                 }
+            }
+        }
+    }
+
+    /** Waits until either log has bytes past our positions, or the LH ends. */
+    private void awaitOutput() throws InterruptedException {
+        Object signal = lh.outputSignal();
+        synchronized (signal) {
+            // Logs at their end but the exit not known yet: wait too (the exit pokes the signal).
+            boolean news = lh.stdout().end() > stdoutPos || lh.stderr().end() > stderrPos
+                    || lh.exit().isDone() || cancelled;
+            if (!news) {
+                signal.wait(100);
             }
         }
     }

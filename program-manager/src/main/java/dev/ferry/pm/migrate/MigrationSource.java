@@ -46,8 +46,16 @@ public final class MigrationSource {
     private static final long COMMIT_TIMEOUT_MS = 5_000;
     private static final int COMMIT_ATTEMPTS = 5;
 
+    private static final long IN_DOUBT_RETRY_S = 3;
+
     private final Cluster cluster;
     private final Path workDir;
+    private final java.util.concurrent.ScheduledExecutorService retries =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "in-doubt-retries");
+                t.setDaemon(true);
+                return t;
+            });
 
     public MigrationSource(Cluster cluster, Path stateDir) {
         this.cluster = cluster;
@@ -88,10 +96,7 @@ public final class MigrationSource {
             Transfer t = transfer(dest, header, dir);
             commit(lh, dest);
             double freezeMs = (System.nanoTime() - frozenAt) / 1e6;
-            // Committed: this copy must never run again.
-            lh.markMoved(dest.host(), dest.address());
-            lh.stdin().abandon();
-            lh.kill();
+            leave(lh, dest);
             double totalMs = (System.nanoTime() - start) / 1e6;
             LOG.info(() -> String.format("LH %s moved to %s: %d bytes, frozen %.1f ms, %.1f ms in all",
                     lh.id(), dest.host(), t.bytes(), freezeMs, totalMs));
@@ -146,6 +151,34 @@ public final class MigrationSource {
         }
     }
 
+    /** Committed: this copy must never run again; its clients follow it to {@code dest}. */
+    private static void leave(HostedLh lh, HostSelector.Choice dest) {
+        lh.markMoved(dest.host(), dest.address());
+        lh.stdin().abandon();
+        lh.kill();
+    }
+
+    /**
+     * An in-doubt LH stays frozen here; GO is resent every few seconds until the destination
+     * confirms (then this copy is destroyed, as after a normal commit). Resending GO is safe:
+     * the destination thaws a copy only once, and answers "done" when it already runs it.
+     */
+    private void resolveLater(HostedLh lh, HostSelector.Choice dest) {
+        retries.schedule(() -> {
+            try {
+                cluster.peers().blocking(dest.address(), COMMIT_TIMEOUT_MS)
+                        .commitLh(CommitLhRequest.newBuilder().setLhId(lh.id()).setGo(true).build());
+                lh.markInDoubt("");
+                leave(lh, dest);
+                LOG.info(() -> "in-doubt move of " + lh.id() + " to " + dest.host() + " confirmed; the copy here is gone");
+            } catch (RuntimeException e) {
+                if (!lh.exit().isDone()) {
+                    resolveLater(lh, dest);
+                }
+            }
+        }, IN_DOUBT_RETRY_S, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     /** Sends GO until the destination confirms; without an answer the outcome is in doubt. */
     private void commit(HostedLh lh, HostSelector.Choice dest) throws InDoubt {
         RuntimeException last = null;
@@ -160,9 +193,10 @@ public final class MigrationSource {
             }
         }
         lh.markInDoubt(dest.host());
+        resolveLater(lh, dest);
         throw new InDoubt("moving " + lh.id() + " to " + dest.host() + " is in doubt: " + dest.host()
-                + " did not confirm the commit (" + (last == null ? "?" : last.getMessage()) + "); it stays frozen here until "
-                + dest.host() + " answers");
+                + " did not confirm the commit (" + (last == null ? "?" : last.getMessage()) + "); it stays frozen here, and GO is"
+                + " resent every " + IN_DOUBT_RETRY_S + " s until " + dest.host() + " answers");
     }
 
     private static final class InDoubt extends Exception {

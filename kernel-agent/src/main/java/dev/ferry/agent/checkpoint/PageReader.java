@@ -98,13 +98,14 @@ final class PageReader {
         return carried;
     }
 
-    private void readRun(long address, int length, boolean readable, PageSink sink) throws IOException {
+    /** Reads one run of at most {@link #RUN} bytes and hands it to the sink (package-private for pre-copy rounds). */
+    void readRun(long address, int length, boolean readable, PageSink sink) throws IOException {
         ByteBuffer buf = sink.claim(length).order(ByteOrder.LITTLE_ENDIAN);
         memory.readInto(Native.getDirectBufferPointer(buf), address, length, readable);
         emit(address, buf, length, sink);
     }
 
-    private static boolean carry(long entry) {
+    static boolean carry(long entry) {
         return (entry & (PRESENT | SWAPPED)) != 0 && (entry & FILE_OR_SHARED) == 0;
     }
 

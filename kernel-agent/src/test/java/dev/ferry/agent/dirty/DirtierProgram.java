@@ -17,13 +17,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /** The dirtier test program (src/test/c/dirtier.c): writes the pages it is told to, one command a line. */
-final class DirtierProgram implements AutoCloseable {
-    static final Path BINARY = Path.of("target", "native-test", "dirtier").toAbsolutePath();
+public final class DirtierProgram implements AutoCloseable {
+    public static final Path BINARY = Path.of("target", "native-test", "dirtier").toAbsolutePath();
 
     private final Process forker;
     private final BufferedReader out;
     private final Writer in;
-    final int pid;
+    public final int pid;
     private long arena;
     final int pages;
 
@@ -40,7 +40,7 @@ final class DirtierProgram implements AutoCloseable {
         this.arena = Long.parseLong(ready[2], 16);
     }
 
-    static DirtierProgram start(int pages, String... extra) throws IOException {
+    public static DirtierProgram start(int pages, String... extra) throws IOException {
         List<String> command = new java.util.ArrayList<>(List.of(BINARY.toString(), Integer.toString(pages)));
         command.addAll(Arrays.asList(extra));
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -61,7 +61,7 @@ final class DirtierProgram implements AutoCloseable {
     }
 
     /** Sends one command and returns the answer's argument ("" for a plain "ok"). */
-    String command(String command) throws IOException {
+    public String command(String command) throws IOException {
         in.write(command + "\n");
         in.flush();
         String answer = line();
@@ -75,7 +75,7 @@ final class DirtierProgram implements AutoCloseable {
         command("w " + Arrays.stream(pageIndexes).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
     }
 
-    long arena() {
+    public long arena() {
         return arena;
     }
 
@@ -98,7 +98,7 @@ final class DirtierProgram implements AutoCloseable {
     }
 
     /** "q": the program checks its arena and exits; returns its last line and exit status. */
-    String quit() throws Exception {
+    public String quit() throws Exception {
         in.write("q\n");
         in.flush();
         String bye = line();

@@ -1,0 +1,135 @@
+package dev.ferry.agent.checkpoint;
+
+import dev.ferry.agent.dirty.DirtyPages;
+import dev.ferry.agent.dirty.PageRange;
+import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.proto.v1.Mapping;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The page rounds of pre-copy: reads a process' memory while it keeps running (no freeze, no
+ * ptrace stop; process_vm_readv only). Round 1 ({@link #first()}) reads every page a capture
+ * would carry; each later round ({@link #dirty}) re-reads only the pages a dirty tracker
+ * reported. A page written while its round reads it may come out torn, which is harmless as
+ * long as the tracker was started before the round: the write makes it dirty for the next one.
+ * The last round is read with the process frozen, so the union of all rounds (later ones
+ * overriding earlier) is its memory at the freeze.
+ */
+public final class PageRounds implements AutoCloseable {
+    private final int hostPid;
+    private final int lhPid;
+    private final RemoteMemory memory;
+    private final PageReader reader;
+
+    public PageRounds(int hostPid, int lhPid) {
+        this.hostPid = hostPid;
+        this.lhPid = lhPid;
+        this.memory = new RemoteMemory(hostPid);
+        this.reader = new PageReader(hostPid, lhPid, memory);
+    }
+
+    /**
+     * Round 1: every present or swapped private page that is not an unmodified file page, the
+     * same set a capture carries. Refused like a capture when a mapping cannot be carried.
+     */
+    public PageRound first() throws IOException, CaptureRefusedException {
+        long t0 = System.nanoTime();
+        List<String> blockers = new ArrayList<>();
+        List<Mapping.Builder> mappings = currentMappings(blockers);
+        if (!blockers.isEmpty()) {
+            throw new CaptureRefusedException(blockers);
+        }
+        MemoryPageSink sink = new MemoryPageSink();
+        reader.read(mappings, sink);
+        return new PageRound(sink.batches(), System.nanoTime() - t0);
+    }
+
+    /** A later round: the pages of {@code dirty.ranges()}. */
+    public PageRound dirty(DirtyPages dirty) throws IOException {
+        return dirty(dirty.ranges());
+    }
+
+    /**
+     * A later round: the pages of {@code ranges} (sorted, disjoint) that lie in a mapping a
+     * capture carries pages of. In anonymous mappings every page is read (one that is not
+     * there reads as zeros and comes out as a zero run, so an earlier round's copy of a
+     * discarded page is overridden); in private file mappings only the copied-on-write ones.
+     */
+    public PageRound dirty(List<PageRange> ranges) throws IOException {
+        long t0 = System.nanoTime();
+        MemoryPageSink sink = new MemoryPageSink();
+        List<Mapping.Builder> mappings = currentMappings(new ArrayList<>());   // blocked ones are left out
+        try (FileChannel pagemap = FileChannel.open(Path.of("/proc", Integer.toString(hostPid), "pagemap"), StandardOpenOption.READ)) {
+            int first = 0;
+            for (Mapping.Builder m : mappings) {
+                if (m.getShared() || m.getSpecial() == Mapping.Special.VDSO || m.getSpecial() == Mapping.Special.VVAR
+                        || m.getSpecial() == Mapping.Special.VVAR_VCLOCK || m.getSpecial() == Mapping.Special.VSYSCALL) {
+                    continue;
+                }
+                while (first < ranges.size() && ranges.get(first).end() <= m.getStart()) {
+                    first++;
+                }
+                for (int i = first; i < ranges.size() && ranges.get(i).start() < m.getEnd(); i++) {
+                    long from = Math.max(m.getStart(), ranges.get(i).start()), to = Math.min(m.getEnd(), ranges.get(i).end());
+                    readClip(pagemap, m, from, to, sink);
+                }
+            }
+        }
+        return new PageRound(sink.batches(), System.nanoTime() - t0);
+    }
+
+    private void readClip(FileChannel pagemap, Mapping.Builder m, long from, long to, PageSink sink) throws IOException {
+        boolean readable = (m.getProt() & 1) != 0;
+        if (m.getPath().isEmpty()) {
+            for (long at = from; at < to; at += PageReader.RUN) {
+                reader.readRun(at, (int) Math.min(PageReader.RUN, to - at), readable, sink);
+            }
+            return;
+        }
+        // a private file mapping: its unmodified pages come from the file, as in a capture
+        ByteBuffer entries = ByteBuffer.allocate(PageReader.RUN / PageReader.PAGE * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long chunk = from; chunk < to; chunk += PageReader.RUN) {
+            int n = (int) (Math.min(PageReader.RUN, to - chunk) / PageReader.PAGE);
+            entries.clear().limit(n * 8);
+            long pos = chunk / PageReader.PAGE * 8;
+            while (entries.hasRemaining()) {
+                if (pagemap.read(entries, pos + entries.position()) <= 0) {
+                    throw new IOException("short read of pagemap at " + Long.toHexString(chunk));
+                }
+            }
+            int i = 0;
+            while (i < n) {
+                if (!PageReader.carry(entries.getLong(i * 8))) {
+                    i++;
+                    continue;
+                }
+                int start = i;
+                while (i < n && PageReader.carry(entries.getLong(i * 8))) {
+                    i++;
+                }
+                reader.readRun(chunk + (long) start * PageReader.PAGE, (i - start) * PageReader.PAGE, readable, sink);
+            }
+        }
+    }
+
+    private List<Mapping.Builder> currentMappings(List<String> blockers) throws IOException {
+        String maps = Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps"));   // smaps would walk page tables
+        List<Mapping.Builder> out = Mappings.of(VmArea.parseSmaps(maps), "process " + lhPid, blockers);
+        out.sort(Comparator.comparingLong(Mapping.Builder::getStart));
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+        memory.close();
+    }
+}

@@ -2,6 +2,8 @@ package dev.ferry.it;
 
 import static dev.ferry.it.Commands.at;
 import static dev.ferry.it.Commands.run;
+import static dev.ferry.it.TestPrograms.NUMBERED;
+import static dev.ferry.it.TestPrograms.PYTHON;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,13 +30,6 @@ class MigrationFaultsIT {
   static VCluster cluster = VCluster.hosts(3);
 
   private static final Duration LIMIT = Duration.ofSeconds(60);
-  private static final String PYTHON = "/usr/bin/python3";
-  private static final String NUMBERED = String.join("\n",
-      "import sys, time",
-      "for n in range(int(sys.argv[1])):",
-      "    print('line', n, flush=True)",
-      "    time.sleep(float(sys.argv[2]))",
-      "sys.exit(6)");
 
   private final CheckpointSteps steps = new CheckpointSteps(cluster, "h2");
 
@@ -61,7 +56,7 @@ class MigrationFaultsIT {
         assertTrue(failed.err().contains(lh.id()), failed::toString);
         steps.awaitRunning(token, "h1");
         Result result = run.waitFor(LIMIT);
-        assertEquals(6, result.exit(), result::toString);
+        assertEquals(5, result.exit(), result::toString);
         LocalRun.assertSameOutput(reference.waitFor(), result);
       } finally {
         steps.killLeftovers(token);
@@ -84,7 +79,7 @@ class MigrationFaultsIT {
         assertEquals(0, moved.exit(), moved::toString);
         killManager("h1");
         Result result = run.waitFor(LIMIT);
-        assertEquals(6, result.exit(), result::toString);
+        assertEquals(5, result.exit(), result::toString);
         LocalRun.assertSameOutput(reference.waitFor(), result);
       } finally {
         steps.killLeftovers(token);

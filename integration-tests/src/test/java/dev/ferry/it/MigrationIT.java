@@ -2,6 +2,8 @@ package dev.ferry.it;
 
 import static dev.ferry.it.Commands.at;
 import static dev.ferry.it.Commands.run;
+import static dev.ferry.it.TestPrograms.NUMBERED;
+import static dev.ferry.it.TestPrograms.PYTHON;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,14 +29,6 @@ class MigrationIT {
   static VCluster cluster = VCluster.hosts(3);
 
   private static final Duration LIMIT = Duration.ofSeconds(60);
-  private static final String PYTHON = "/usr/bin/python3";
-  /** argv: LINES PERIOD_S TOKEN. Numbered lines; the token only names the LH. */
-  private static final String NUMBERED = String.join("\n",
-      "import sys, time",
-      "for n in range(int(sys.argv[1])):",
-      "    print('line', n, flush=True)",
-      "    time.sleep(float(sys.argv[2]))",
-      "sys.exit(5)");
   /** argv: FILE. Copies FILE to stdout slowly (1 MiB every 20 ms), so a reader runs for a while. */
   private static final String SLOW_CAT = String.join("\n",
       "import sys, time",

@@ -11,21 +11,14 @@ final class InitCommand {
 
     /** Restore mode: the init creates a stub at {@code lhPid} for the kernel agent to rebuild. */
     static List<String> restore(Path initBinary, List<Path> procsFiles, Path statusFile, int lhPid) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(initBinary.toString());
-        for (Path procs : procsFiles) {
-            cmd.add("--cgroup-procs");
-            cmd.add(procs.toString());
-        }
-        cmd.add("--status");
-        cmd.add(statusFile.toString());
+        List<String> cmd = common(initBinary, procsFiles, statusFile);
         cmd.add("--restore");
         cmd.add(Integer.toString(lhPid));
         return cmd;
     }
 
-    static List<String> of(Path initBinary, List<Path> procsFiles, Path statusFile, LaunchSpec spec,
-                           List<RlimitSpec> rlimits) {
+    /** What both modes start with: the binary, the LH's cgroups and the status file. */
+    private static List<String> common(Path initBinary, List<Path> procsFiles, Path statusFile) {
         List<String> cmd = new ArrayList<>();
         cmd.add(initBinary.toString());
         for (Path procs : procsFiles) {
@@ -34,6 +27,12 @@ final class InitCommand {
         }
         cmd.add("--status");
         cmd.add(statusFile.toString());
+        return cmd;
+    }
+
+    static List<String> of(Path initBinary, List<Path> procsFiles, Path statusFile, LaunchSpec spec,
+                           List<RlimitSpec> rlimits) {
+        List<String> cmd = common(initBinary, procsFiles, statusFile);
         cmd.add("--uid");
         cmd.add(Integer.toUnsignedString(spec.uid()));
         cmd.add("--gid");

@@ -52,7 +52,14 @@ public final class FrameChannel implements Closeable {
      * @throws EOFException when the peer closed the connection between messages
      */
     public <T extends MessageLite> T receive(Parser<T> parser) throws IOException {
-        T message = parser.parseDelimitedFrom(in);
+        T message;
+        try {
+            message = parser.parseDelimitedFrom(in);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            // protobuf wraps a failed read (connection reset) as "invalid": give the real cause back.
+            IOException cause = e.unwrapIOException();
+            throw cause != e ? cause : e;
+        }
         if (message == null) {
             throw new EOFException("connection closed");
         }

@@ -104,7 +104,8 @@ public final class MigrationSource {
                     .setTo(dest.host()).setRounds(0).setBytes(t.bytes()).setFreezeMs(freezeMs).setTotalMs(totalMs)
                     .setMoved(true).build();
         } catch (InDoubt e) {
-            throw new FerryException(ErrorCode.UNAVAILABLE, e.getMessage());
+            // Not UNAVAILABLE ("no host takes it"): -n must not destroy a copy that may be running at D.
+            throw new FerryException(ErrorCode.DEADLINE_EXCEEDED, e.getMessage());
         } catch (CaptureRefusedException e) {
             rollBack(lh, false, dest, false);
             throw new FerryException(ErrorCode.FAILED_PRECONDITION, String.join("; ", e.blockers()), e);

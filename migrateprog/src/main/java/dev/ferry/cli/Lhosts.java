@@ -10,8 +10,6 @@ import dev.ferry.proto.v1.LhInfo;
 import dev.ferry.proto.v1.ListReply;
 import dev.ferry.proto.v1.ListRequest;
 import dev.ferry.proto.v1.LocalRequest;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -28,12 +26,10 @@ public final class Lhosts extends LocalCommand {
     }
 
     public static void main(String[] args) {
-        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        OutputStream stderr = new FileOutputStream(FileDescriptor.err);
-        int code = new Lhosts(ManagerSocket.path(System.getenv()), stdout, stderr).execute(args);
-        Runtime.getRuntime().halt(code);
+        LocalCommand.main(Lhosts::new, args);
     }
 
+    @Override
     int execute(String[] args) {
         LhostsArguments arguments;
         try {

@@ -30,6 +30,21 @@ abstract class LocalCommand {
         this.diagnostics = new Diagnostics(stderr);
     }
 
+    /** Makes a command writing to the given streams and talking to the manager at {@code socket}. */
+    interface Factory {
+        LocalCommand create(Path socket, OutputStream stdout, OutputStream stderr);
+    }
+
+    /** The commands' main: run with the process's stdio and the configured socket, then halt with the exit code. */
+    static void main(Factory factory, String[] args) {
+        OutputStream stdout = new java.io.FileOutputStream(java.io.FileDescriptor.out);
+        OutputStream stderr = new java.io.FileOutputStream(java.io.FileDescriptor.err);
+        int code = factory.create(ManagerSocket.path(System.getenv()), stdout, stderr).execute(args);
+        Runtime.getRuntime().halt(code);
+    }
+
+    abstract int execute(String[] args);
+
     /** Errors about the action itself mean "not done" (1); broken machinery is Ferry's (255). */
     static int exitCodeOf(ErrorCode code) {
         return switch (code) {

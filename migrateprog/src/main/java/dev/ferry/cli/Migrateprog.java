@@ -7,8 +7,6 @@ import dev.ferry.proto.v1.LocalRequest;
 import dev.ferry.proto.v1.MigrateReply;
 import dev.ferry.proto.v1.MigrateRequest;
 import dev.ferry.proto.v1.MigrateResult;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -25,12 +23,10 @@ public final class Migrateprog extends LocalCommand {
     }
 
     public static void main(String[] args) {
-        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-        OutputStream stderr = new FileOutputStream(FileDescriptor.err);
-        int code = new Migrateprog(ManagerSocket.path(System.getenv()), stdout, stderr).execute(args);
-        Runtime.getRuntime().halt(code);
+        LocalCommand.main(Migrateprog::new, args);
     }
 
+    @Override
     int execute(String[] args) {
         MigrateprogArguments arguments;
         try {

@@ -93,17 +93,15 @@ public final class LhRegistry {
         lh.exit().whenComplete((status, t) -> {
             LOG.info(() -> "LH " + id + " exited: code " + (status == null ? "?" : status.getCode()));
             launched.cgroup().remove();
-            reaper.schedule(() -> forget(id, lh), EXITED_RETENTION_MS, TimeUnit.MILLISECONDS);
+            reaper.schedule(() -> forget(lh), EXITED_RETENTION_MS, TimeUnit.MILLISECONDS);
         });
         return lh;
     }
 
-    /** Drops an exited LH once its retention ran out. */
-    private void forget(String id, HostedLh lh) {
-        lhs.remove(id, lh); // only that incarnation: a restart may reuse the id
-    }
-
-    /** Forgets an LH at once (it moved away, or was restarted elsewhere under the same id). */
+    /**
+     * Forgets this incarnation of an LH (its retention ran out, it moved away, or it was restarted
+     * elsewhere); a newer LH under the same id stays.
+     */
     public void forget(HostedLh lh) {
         lhs.remove(lh.id(), lh);
     }
@@ -112,7 +110,7 @@ public final class LhRegistry {
     public void forgetExited(String id) {
         HostedLh lh = lhs.get(id);
         if (lh != null && lh.exit().isDone()) {
-            lhs.remove(id, lh);
+            forget(lh);
         }
     }
 

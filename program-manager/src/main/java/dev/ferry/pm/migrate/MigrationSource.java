@@ -19,7 +19,6 @@ import dev.ferry.proto.v1.TransferHeader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.logging.Logger;
 
 /**
@@ -225,9 +224,5 @@ public final class MigrationSource {
         }
         lh.stdin().resume();
         LOG.info(() -> "migration of " + lh.id() + " to " + dest.host() + " rolled back; it goes on here");
-    }
-
-    static List<String> names(List<HostedLh> lhs) {
-        return lhs.stream().map(HostedLh::id).toList();
     }
 }

@@ -15,6 +15,7 @@ import dev.ferry.pm.group.HostSelector;
 import dev.ferry.pm.lh.LhRegistry;
 import dev.ferry.pm.local.LocalServer;
 import dev.ferry.pm.migrate.MigrationSource;
+import dev.ferry.pm.migrate.PrecopyPolicy;
 import dev.ferry.pm.migrate.MigrationTarget;
 import dev.ferry.pm.peer.LhHost;
 import dev.ferry.pm.peer.PeerAuth;
@@ -52,8 +53,23 @@ public final class ProgramManager implements AutoCloseable {
     private LhRegistry registry;
     private CgroupTree cgroups;
 
+    private final PrecopyPolicy precopy;
+
     public ProgramManager(PmConfig config) {
+        this(config, PrecopyPolicy.DEFAULT);
+    }
+
+    public ProgramManager(PmConfig config, PrecopyPolicy precopy) {
         this.config = config;
+        this.precopy = precopy;
+    }
+
+    private static dev.ferry.proto.v1.HostFeatures hostFeatures(LhLauncher launcher) {
+        try {
+            return launcher.hostFeatures();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("learning this host's CPU features", e);
+        }
     }
 
     public void start() throws IOException {
@@ -84,11 +100,13 @@ public final class ProgramManager implements AutoCloseable {
                 id -> responder.announce(id, System.currentTimeMillis()));
         Cluster cluster = new Cluster(config, group, hosts, lhCache,
                 new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
-        lhHost.migration(new MigrationSource(cluster, config.stateDir()),
+        LhLauncher launcher = registry.launcher();
+        lhHost.migration(new MigrationSource(cluster, config.stateDir(), precopy, state::tracker, () -> hostFeatures(launcher)),
                 new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
+                .flowControlWindow(PeerClients.FLOW_WINDOW)
                 .executor(pool)
                 .build()
                 .start();

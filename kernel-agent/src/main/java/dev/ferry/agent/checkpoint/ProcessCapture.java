@@ -95,14 +95,28 @@ public final class ProcessCapture {
         }
     }
 
-    /** Called with the finished metadata while the program is still stopped. */
-    private interface Commit {
-        void accept(LhImage image) throws IOException;
+    /**
+     * Captures everything but the pages, for the freeze of a pre-copy migration: the pages came
+     * in the rounds before, the last ones are read by the caller while the LH is frozen (so use
+     * {@link AfterCapture#FREEZE}, or read them first). Mappings carry no page counts.
+     */
+    public LhImage captureState(String lhId, LhCgroup cgroup, AfterCapture after)
+            throws CaptureRefusedException, CaptureException {
+        return capture(lhId, cgroup, after, null, i -> { });
     }
 
-    private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
-            throws CaptureRefusedException, CaptureException {
-        timer.restart();
+    /**
+     * Refuses, without touching the program, what cannot be captured (threads, a tracer,
+     * sockets and other files, memory kinds): pre-copy asks before it sends anything. The
+     * capture at the freeze checks again.
+     */
+    public void check(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
+        inspect(lhId, cgroup);
+    }
+
+    private record Inspected(int hostPid, int lhPid, Path procPid, String who) {}
+
+    private Inspected inspect(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
         int hostPid = ProgramProcess.find(lhId, cgroup, proc);
         Path procPid = Path.of("/proc", Integer.toString(hostPid));
         ProcessStatus status;
@@ -132,6 +146,21 @@ public final class ProcessCapture {
         if (!blockers.isEmpty()) {
             throw new CaptureRefusedException(blockers);
         }
+        return new Inspected(hostPid, lhPid, procPid, who);
+    }
+
+    /** Called with the finished metadata while the program is still stopped. */
+    private interface Commit {
+        void accept(LhImage image) throws IOException;
+    }
+
+    private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
+            throws CaptureRefusedException, CaptureException {
+        timer.restart();
+        Inspected it = inspect(lhId, cgroup);
+        int hostPid = it.hostPid(), lhPid = it.lhPid();
+        Path procPid = it.procPid();
+        String who = it.who();
         timer.mark("inspect");
         try (TracerThread tracer = new TracerThread("ferry-capture-" + lhId)) {
             return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after, sink, commit));
@@ -242,7 +271,7 @@ public final class ProcessCapture {
         byte[] stdin = stdinIsPipe(fds) ? PipeContent.peek(hostPid, 0).unread() : new byte[0];
         List<PipeImage> pipes = PipeContent.privatePipes(hostPid, fds);
         timer.mark("registers, kernel state");
-        long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, sink);
+        long pageCount = sink == null ? 0 : new PageReader(hostPid, lhPid, memory).read(mappings, sink);
         timer.mark("read pages");
         for (Mapping.Builder m : mappings) {
             if (!m.getPath().isEmpty() && !m.getContentCarried()) {

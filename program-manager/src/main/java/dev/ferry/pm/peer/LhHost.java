@@ -111,9 +111,9 @@ public final class LhHost {
         this.migrationTarget = target;
     }
 
-    public MigrateResult migrate(PeerMigrateRequest req) throws FerryException {
+    public MigrateResult migrate(PeerMigrateRequest req, Consumer<dev.ferry.proto.v1.MigrateProgress> progress) throws FerryException {
         HostedLh lh = find(req.getLhId(), req.getCaller());
-        return migrationSource.migrate(lh, req.getTo());
+        return migrationSource.migrate(lh, req.getTo(), !req.getNoPrecopy(), progress);
     }
 
     public MigrationTarget target() {

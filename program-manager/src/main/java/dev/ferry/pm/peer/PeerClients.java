@@ -13,6 +13,13 @@ public final class PeerClients implements AutoCloseable {
     private final PeerAuth auth;
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
+    /**
+     * HTTP/2 window per stream: a migration streams 1 MiB page batches, and with the default
+     * 1 MiB window each batch waits for the receiver's acknowledgement (measured: ~57 MB/s);
+     * 16 MiB keeps the link busy while the destination writes pages.
+     */
+    public static final int FLOW_WINDOW = 16 << 20;
+
     public PeerClients(PeerAuth auth) {
         this.auth = auth;
     }
@@ -22,6 +29,7 @@ public final class PeerClients implements AutoCloseable {
                 .usePlaintext()
                 .intercept(auth.clientInterceptor())
                 .maxInboundMessageSize(MAX_MESSAGE)
+                .flowControlWindow(FLOW_WINDOW)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .build());
     }

@@ -17,6 +17,7 @@ import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.CreateLhReply;
 import dev.ferry.proto.v1.CreateLhRequest;
 import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.MigrateEvent;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.ListLhsReply;
 import dev.ferry.proto.v1.ListLhsRequest;
@@ -124,9 +125,16 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     }
 
     @Override
-    public void migrate(PeerMigrateRequest request, StreamObserver<MigrateResult> reply) {
+    public void migrate(PeerMigrateRequest request, StreamObserver<MigrateEvent> reply) {
         try {
-            reply.onNext(host.migrate(request));
+            MigrateResult result = host.migrate(request, p -> {
+                synchronized (reply) {
+                    reply.onNext(MigrateEvent.newBuilder().setProgress(p).build());
+                }
+            });
+            synchronized (reply) {
+                reply.onNext(MigrateEvent.newBuilder().setResult(result).build());
+            }
             reply.onCompleted();
         } catch (FerryException e) {
             LOG.info(() -> "migration of " + request.getLhId() + " did not happen: " + e.getMessage());

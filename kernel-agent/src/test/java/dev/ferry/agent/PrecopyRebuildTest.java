@@ -8,6 +8,7 @@ import dev.ferry.agent.checkpoint.AfterCapture;
 import dev.ferry.agent.checkpoint.PageRounds;
 import dev.ferry.agent.checkpoint.ProcessCapture;
 import dev.ferry.agent.checkpoint.SendingPageSink;
+import dev.ferry.agent.checkpoint.VmFlagsSnapshot;
 import dev.ferry.agent.dirty.DirtyPages;
 import dev.ferry.agent.dirty.DirtyTracker;
 import dev.ferry.agent.dirty.DirtyTrackers;
@@ -83,21 +84,25 @@ class PrecopyRebuildTest {
             tracker.start();
             SendingPageSink first = destination.sink();
             rounds.firstTo(first);
+            first.flush();
             RangeSet sent = first.dataRanges();
             for (int r = 0; r < 4; r++) {
                 Thread.sleep(30);
                 DirtyPages dirty = tracker.collect();
                 SendingPageSink round = destination.sink();
                 rounds.dirtyTo(dirty.ranges(), round);
+                round.flush();
                 sent = sent.union(round.dataRanges()).minus(round.zeroRanges());
             }
+            VmFlagsSnapshot flags = VmFlagsSnapshot.take(hostPid);
             original.cgroup().freeze();
             DirtyPages last = tracker.collect();
-            LhImage state = new ProcessCapture().captureState(original.lhId(), original.cgroup(), AfterCapture.FREEZE);
+            LhImage state = new ProcessCapture().captureState(original.lhId(), original.cgroup(), AfterCapture.FREEZE, flags);
             rebuild.finalLayout(state);
             SendingPageSink finalPages = destination.sink(false);
             rounds.dirtyTo(last.ranges(), finalPages, true);
             long discarded = rounds.discardedTo(sent.minus(finalPages.zeroRanges()).minus(finalPages.dataRanges()), finalPages);
+            finalPages.flush();
             System.out.printf("pre-copy test (%s): final round %d pages, %d discarded found%n", trackerName,
                     finalPages.pages(), discarded);
             String mapsBefore = Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps"));
@@ -172,9 +177,9 @@ class PrecopyRebuildTest {
                 }
 
                 @Override
-                public void send(PageBatch batch) throws IOException {
+                public void send(List<PageBatch> batches) throws IOException {
                     try {
-                        rebuild.pages(batch);
+                        rebuild.pages(batches);
                     } catch (RebuildException e) {
                         throw new IOException(e);
                     }

@@ -56,12 +56,16 @@ public final class ProgramManager implements AutoCloseable {
     private final PrecopyPolicy precopy;
 
     public ProgramManager(PmConfig config) {
-        this(config, PrecopyPolicy.DEFAULT);
+        this(config, PrecopyPolicy.DEFAULT, "auto");
     }
 
-    public ProgramManager(PmConfig config, PrecopyPolicy precopy) {
+    private final String dirtyTracker;
+
+    /** {@code dirtyTracker}: "auto" (the best one that works here) or a tracker name. */
+    public ProgramManager(PmConfig config, PrecopyPolicy precopy, String dirtyTracker) {
         this.config = config;
         this.precopy = precopy;
+        this.dirtyTracker = dirtyTracker;
     }
 
     private static dev.ferry.proto.v1.HostFeatures hostFeatures(LhLauncher launcher) {
@@ -107,6 +111,10 @@ public final class ProgramManager implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
                 .flowControlWindow(PeerClients.FLOW_WINDOW)
+                // peers ping idle streams (a quiet program's attach, a long migration) every
+                // PeerClients.KEEPALIVE_S; the default permits one ping per 5 min and answers
+                // more with GOAWAY "too_many_pings", which broke such streams
+                .permitKeepAliveTime(PeerClients.KEEPALIVE_S / 2, TimeUnit.SECONDS)
                 .executor(pool)
                 .build()
                 .start();
@@ -119,10 +127,18 @@ public final class ProgramManager implements AutoCloseable {
     }
 
     /** Probes on a real child which dirty-page tracker works on this kernel (in the background: it forks). */
-    private static void probeDirtyTracking(HostState state) {
+    private void probeDirtyTracking(HostState state) {
         List<DirtyTrackers.Probe> probes = DirtyTrackers.probeAll();
         String chosen = probes.stream().filter(DirtyTrackers.Probe::works).map(DirtyTrackers.Probe::tracker)
                 .findFirst().orElse(DirtyTrackers.HASH);
+        if (!dirtyTracker.equals("auto")) {
+            boolean works = probes.stream().anyMatch(p -> p.tracker().equals(dirtyTracker) && p.works());
+            if (works) {
+                chosen = dirtyTracker;
+            } else {
+                LOG.warning("--dirty-tracker " + dirtyTracker + " does not work on this kernel; using " + chosen);
+            }
+        }
         state.tracker(chosen);
         LOG.info("dirty-page tracking: " + chosen + " (" + probes.stream()
                 .map(p -> p.tracker() + (p.works() ? " works" : " unavailable: " + p.detail()))

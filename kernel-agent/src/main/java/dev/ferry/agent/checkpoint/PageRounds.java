@@ -1,6 +1,7 @@
 package dev.ferry.agent.checkpoint;
 
 import dev.ferry.agent.dirty.DirtyPages;
+import dev.ferry.agent.dirty.AbsentPages;
 import dev.ferry.agent.dirty.PageRange;
 import dev.ferry.agent.dirty.RangeSet;
 import dev.ferry.agent.ptrace.RemoteMemory;
@@ -15,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The page rounds of pre-copy: reads a process' memory while it keeps running (no freeze, no
@@ -140,37 +142,65 @@ public final class PageRounds implements AutoCloseable {
     public long discardedTo(RangeSet sent, PageSink sink) throws IOException {
         long found = 0;
         reader.tolerateChanges(false);
+        List<Mapping.Builder> mappings = new ArrayList<>();
+        List<PageRange> anonymous = new ArrayList<>();
+        for (Mapping.Builder m : currentMappings(new ArrayList<>())) {
+            if (!carriesPages(m) || m.getContentCarried()) {
+                continue;   // a carried file's pages are all read whole, present or not
+            }
+            if (m.getPath().isEmpty()) {
+                anonymous.addAll(sent.intersect(RangeSet.of(List.of(PageRange.between(m.getStart(), m.getEnd())))).ranges());
+            } else {
+                mappings.add(m);
+            }
+        }
+        Optional<RangeSet> absent = AbsentPages.of(hostPid, anonymous);
+        if (absent.isPresent()) {
+            for (PageRange r : absent.get().ranges()) {
+                sink.zero(lhPid, r.start(), r.pages());
+                found += r.pages();
+            }
+        } else {
+            mappings = currentMappings(new ArrayList<>());   // no kernel walk: read pagemap for all of them
+        }
         ByteBuffer entries = ByteBuffer.allocate(PageReader.RUN / PageReader.PAGE * 8).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel pagemap = FileChannel.open(Path.of("/proc", Integer.toString(hostPid), "pagemap"), StandardOpenOption.READ)) {
-            for (Mapping.Builder m : currentMappings(new ArrayList<>())) {
+            for (Mapping.Builder m : mappings) {
                 if (!carriesPages(m) || m.getContentCarried()) {
-                    continue;   // a carried file's pages are all read whole, present or not
+                    continue;
                 }
                 RangeSet here = sent.intersect(RangeSet.of(List.of(PageRange.between(m.getStart(), m.getEnd()))));
                 for (PageRange r : here.ranges()) {
-                    for (long chunk = r.start(); chunk < r.end(); chunk += PageReader.RUN) {
-                        int n = (int) (Math.min(PageReader.RUN, r.end() - chunk) / PageReader.PAGE);
-                        readEntries(pagemap, entries, chunk, n);
-                        int i = 0;
-                        while (i < n) {
-                            if (PageReader.carry(entries.getLong(i * 8))) {
-                                i++;
-                                continue;
-                            }
-                            int start = i;
-                            while (i < n && !PageReader.carry(entries.getLong(i * 8))) {
-                                i++;
-                            }
-                            long at = chunk + (long) start * PageReader.PAGE;
-                            if (m.getPath().isEmpty()) {
-                                sink.zero(lhPid, at, i - start);
-                            } else {
-                                reader.readRun(at, (i - start) * PageReader.PAGE, (m.getProt() & 1) != 0, sink);
-                            }
-                            found += i - start;
-                        }
-                    }
+                    found += discardedIn(pagemap, entries, m, r, sink);
                 }
+            }
+        }
+        return found;
+    }
+
+    /** Pages of {@code r} (in mapping {@code m}) a capture would not carry now, sent as zeros or the file's bytes. */
+    private long discardedIn(FileChannel pagemap, ByteBuffer entries, Mapping.Builder m, PageRange r, PageSink sink) throws IOException {
+        long found = 0;
+        for (long chunk = r.start(); chunk < r.end(); chunk += PageReader.RUN) {
+            int n = (int) (Math.min(PageReader.RUN, r.end() - chunk) / PageReader.PAGE);
+            readEntries(pagemap, entries, chunk, n);
+            int i = 0;
+            while (i < n) {
+                if (PageReader.carry(entries.getLong(i * 8))) {
+                    i++;
+                    continue;
+                }
+                int start = i;
+                while (i < n && !PageReader.carry(entries.getLong(i * 8))) {
+                    i++;
+                }
+                long at = chunk + (long) start * PageReader.PAGE;
+                if (m.getPath().isEmpty()) {
+                    sink.zero(lhPid, at, i - start);
+                } else {
+                    reader.readRun(at, (i - start) * PageReader.PAGE, (m.getProt() & 1) != 0, sink);
+                }
+                found += i - start;
             }
         }
         return found;

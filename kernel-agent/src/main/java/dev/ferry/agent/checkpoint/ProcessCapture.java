@@ -100,10 +100,14 @@ public final class ProcessCapture {
      * in the rounds before, the last ones are read by the caller while the LH is frozen (so use
      * {@link AfterCapture#FREEZE}, or read them first). Mappings carry no page counts.
      */
-    public LhImage captureState(String lhId, LhCgroup cgroup, AfterCapture after)
+    public LhImage captureState(String lhId, LhCgroup cgroup, AfterCapture after, VmFlagsSnapshot flags)
             throws CaptureRefusedException, CaptureException {
+        this.flags = flags;
         return capture(lhId, cgroup, after, null, i -> { });
     }
+
+    /** Where the areas' VmFlags come from at a pre-copy freeze (null: read smaps). */
+    private VmFlagsSnapshot flags;
 
     /**
      * Refuses, without touching the program, what cannot be captured (threads, a tracer,
@@ -195,7 +199,7 @@ public final class ProcessCapture {
             List<String> blockers = new ArrayList<>();
             ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
             List<FileDescriptor> fds = FdTable.inspect(procPid, who, blockers);
-            List<Mapping.Builder> mappings = Mappings.of(VmArea.parseSmaps(Files.readString(procPid.resolve("smaps"))), who, blockers);
+            List<Mapping.Builder> mappings = Mappings.of(areasWithFlags(procPid), who, blockers);
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
@@ -234,6 +238,17 @@ public final class ProcessCapture {
         }
     }
 
+    /** The stopped process' areas with their VmFlags: from the pre-copy snapshot when it still fits, else from smaps. */
+    private List<VmArea> areasWithFlags(Path procPid) throws IOException {
+        if (flags != null) {
+            java.util.Optional<List<VmArea>> known = flags.withFlags(VmArea.parseSmaps(Files.readString(procPid.resolve("maps"))));
+            if (known.isPresent()) {
+                return known.get();
+            }
+        }
+        return VmArea.parseSmaps(Files.readString(procPid.resolve("smaps")));
+    }
+
     /**
      * Leaves the stopped tracee frozen and untraced. A task in a ptrace stop counts as frozen
      * for both freezers, so the cgroup freezes around it; after PTRACE_DETACH the task leaves
@@ -263,7 +278,7 @@ public final class ProcessCapture {
         if (at < 0) {
             throw new CaptureException("no syscall instruction in the vdso of " + hostPid, null);
         }
-        InjectedState injected = InjectedState.read(new SyscallInjector(tracee, vdso.getStart() + at), memory, raw.rsp());
+        InjectedState injected = InjectedState.read(tracee, new SyscallInjector(tracee, vdso.getStart() + at), memory);
 
         ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
         MmFields mm = stat.mmFields().setBrk(injected.brk)
@@ -278,6 +293,7 @@ public final class ProcessCapture {
                 m.setFile(FileIdentities.of(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart()));
             }
         }
+        timer.mark("file identities");
 
         Registers regs = new Registers(raw.toBytes());
         boolean interrupted = regs.normaliseInterruptedSyscall();
@@ -301,7 +317,7 @@ public final class ProcessCapture {
         LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
                 .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p)
                 .setPendingStdin(ByteString.copyFrom(stdin)).addAllPipes(pipes).build();
-        timer.mark("file identities, metadata");
+        timer.mark("metadata");
         return image;
     }
 

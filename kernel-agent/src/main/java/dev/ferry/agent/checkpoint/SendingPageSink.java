@@ -17,13 +17,22 @@ import java.util.List;
  * later tell the destination about data pages the program has since discarded.
  */
 public final class SendingPageSink implements PageSink {
-    /** Takes a round's layout, then its batches; may block (flow control). */
+    /** Takes a round's layout, then its batches (several at once); may block (flow control). */
     @FunctionalInterface
     public interface Sender {
-        void send(PageBatch batch) throws IOException;
+        void send(List<PageBatch> batches) throws IOException;
 
         default void layout(List<Mapping> mappings) throws IOException {}
     }
+
+    /**
+     * Batches are handed over in groups of up to this many data bytes: a dirty round is
+     * mostly scattered single pages, and a message (and a tracer-thread hand-off at the
+     * destination) per page cost more than the pages themselves.
+     */
+    private static final int GROUP_BYTES = 1 << 20, GROUP_BATCHES = 4096;
+    private final List<PageBatch> group = new ArrayList<>();
+    private int groupBytes;
 
     private final Sender sender;
     private ByteBuffer buffer;
@@ -38,7 +47,25 @@ public final class SendingPageSink implements PageSink {
 
     @Override
     public void layout(List<Mapping> mappings) throws IOException {
+        flush();
         sender.layout(mappings);
+    }
+
+    private void add(PageBatch batch, int bytes) throws IOException {
+        if (groupBytes + bytes > GROUP_BYTES || group.size() == GROUP_BATCHES) {
+            flush();
+        }
+        group.add(batch);
+        groupBytes += bytes;
+    }
+
+    /** Hands over the batches held back; call at the end of a round. */
+    public void flush() throws IOException {
+        if (!group.isEmpty()) {
+            sender.send(List.copyOf(group));
+            group.clear();
+            groupBytes = 0;
+        }
     }
 
     @Override
@@ -51,8 +78,8 @@ public final class SendingPageSink implements PageSink {
 
     @Override
     public void data(int pid, long address, ByteBuffer claimed, int offset, int length) throws IOException {
-        sender.send(PageBatch.newBuilder().setPid(pid).setAddress(address)
-                .setData(ByteString.copyFrom(claimed.slice(offset, length))).build());
+        add(PageBatch.newBuilder().setPid(pid).setAddress(address)
+                .setData(ByteString.copyFrom(claimed.slice(offset, length))).build(), length);
         dataBytes += length;
         pages += length / PageReader.PAGE;
         data.add(new PageRange(address, length));
@@ -60,7 +87,7 @@ public final class SendingPageSink implements PageSink {
 
     @Override
     public void zero(int pid, long address, long count) throws IOException {
-        sender.send(PageBatch.newBuilder().setPid(pid).setAddress(address).setZeroPages(count).build());
+        add(PageBatch.newBuilder().setPid(pid).setAddress(address).setZeroPages(count).build(), 0);
         pages += count;
         zeros.add(new PageRange(address, count * PageReader.PAGE));
     }

@@ -85,11 +85,18 @@ public final class PrecopyRebuild implements AutoCloseable {
 
     /** Pages of the current round. */
     public void pages(PageBatch batch) throws RebuildException {
+        pages(List.of(batch));
+    }
+
+    /** Pages of the current round, several batches in one step on the tracer thread. */
+    public void pages(List<PageBatch> batches) throws RebuildException {
         step("writing pages", () -> {
             if (round == 0) {
                 throw new RebuildException("pages before the first round");
             }
-            live.write(batch);
+            for (PageBatch b : batches) {
+                live.write(b);
+            }
         });
     }
 

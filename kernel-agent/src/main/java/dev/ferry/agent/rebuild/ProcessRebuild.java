@@ -172,7 +172,7 @@ public final class ProcessRebuild {
             K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
         }
         K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
-        new KernelStateWriter(inject, memory, space, hostPid).write(p, pipes);
+        new KernelStateWriter(stub, inject, memory, space, hostPid).write(p, pipes);
         inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
         stub.setSigmask(t.getSigmask());
         stub.setRegisters(new Registers(t.getRegisters().toByteArray()));

@@ -117,7 +117,7 @@ public final class HostedLh {
         }
     }
 
-    private static final long SETTLE_MS = 5;
+    private static final long SETTLE_MS = 1;
 
     /** Where the LH went when it moved away (then its attach streams end with "moved", not an exit). */
     public record Moved(String host, String address) {}

@@ -37,23 +37,25 @@ public final class OutputLog {
     }
 
     /** Appends bytes, waiting while the log is full. */
-    public synchronized void append(byte[] data, int off, int len) throws InterruptedException {
-        int done = 0;
-        while (done < len) {
-            while (length >= capacity && !closed) {
-                wait();
+    public void append(byte[] data, int off, int len) throws InterruptedException {
+        synchronized (this) {
+            int done = 0;
+            while (done < len) {
+                while (length >= capacity && !closed) {
+                    wait();
+                }
+                if (closed) {
+                    return;
+                }
+                int n = Math.min(len - done, capacity - length);
+                ensureRoom(n);
+                System.arraycopy(data, off + done, buf, head + length, n);
+                length += n;
+                done += n;
+                notifyAll();
             }
-            if (closed) {
-                return;
-            }
-            int n = Math.min(len - done, capacity - length);
-            ensureRoom(n);
-            System.arraycopy(data, off + done, buf, head + length, n);
-            length += n;
-            done += n;
-            notifyAll();
         }
-        signalChange();
+        signalChange();   // outside this monitor: a waiter holds the signal's monitor and then asks for end()
     }
 
     private void signalChange() {

@@ -59,9 +59,9 @@ final class IncomingPrecopy implements AutoCloseable {
         FileIdentities.warm(round.getMappingsList());   // so the check at the freeze only compares
     }
 
-    void pages(PageBatch batch) throws FerryException {
+    void pages(List<PageBatch> batches) throws FerryException {
         try {
-            rebuild.pages(batch);
+            rebuild.pages(batches);
         } catch (RebuildException e) {
             throw new FerryException(ErrorCode.INTERNAL, e.getMessage(), e);
         }

@@ -6,6 +6,7 @@ import dev.ferry.agent.checkpoint.CaptureRefusedException;
 import dev.ferry.agent.checkpoint.ProcessCapture;
 import dev.ferry.agent.checkpoint.PageRounds;
 import dev.ferry.agent.checkpoint.PhaseTimer;
+import dev.ferry.agent.checkpoint.VmFlagsSnapshot;
 import dev.ferry.agent.dirty.DirtyPages;
 import dev.ferry.agent.dirty.DirtyTracker;
 import dev.ferry.agent.dirty.DirtyTrackers;
@@ -27,6 +28,7 @@ import dev.ferry.proto.v1.CheckpointMeta;
 import dev.ferry.proto.v1.CommitLhRequest;
 import dev.ferry.proto.v1.ErrorCode;
 import dev.ferry.proto.v1.LhReady;
+import dev.ferry.proto.v1.LhReceipt;
 import dev.ferry.proto.v1.LhTransfer;
 import dev.ferry.proto.v1.MigrateResult;
 import dev.ferry.proto.v1.TransferHeader;
@@ -60,6 +62,8 @@ import java.util.logging.Logger;
 public final class MigrationSource {
     private static final Logger LOG = Logger.getLogger(MigrationSource.class.getName());
     private static final long TRANSFER_TIMEOUT_MS = 300_000;
+    /** How long one pre-copy round may take to be applied at the destination (1 GiB takes seconds). */
+    private static final long ROUND_TIMEOUT_MS = 120_000;
     private static final long COMMIT_TIMEOUT_MS = 5_000;
     private static final int COMMIT_ATTEMPTS = 5;
 
@@ -121,7 +125,9 @@ public final class MigrationSource {
         try {
             Transfer t = precopy ? precopy(lh, dest, attempt, progress, status) : stopAndCopy(lh, dest, attempt);
             progress.accept(status.setPhase("commit").build());
+            long c0 = System.nanoTime();
             commit(lh, dest);
+            LOG.info(() -> String.format("commit of %s: %.1f ms", lh.id(), (System.nanoTime() - c0) / 1e6));
             double freezeMs = (System.nanoTime() - attempt.frozenAt) / 1e6;
             leave(lh, dest);
             double totalMs = (System.nanoTime() - start) / 1e6;
@@ -171,16 +177,34 @@ public final class MigrationSource {
                              MigrateProgress.Builder status) throws Exception {
         new ProcessCapture().check(lh.id(), lh.launched().cgroup());   // refused before anything is sent
         int hostPid = lh.launched().programHostPid();
-        FlowControlledUpload<LhTransfer, LhReady> upload = upload(dest);
+        RoundAcks acks = new RoundAcks();
+        FlowControlledUpload<LhTransfer, LhReceipt> upload = upload(dest, acks);
         attempt.destinationTouched = true;
         try (TracerThread tracer = new TracerThread("ferry-track-" + lh.id());
-                DirtyTracker tracker = DirtyTrackers.open(trackerName.get(), hostPid, tracer);
+                DirtyTracker tracker = DirtyTrackers.open(tracker(), hostPid, tracer);
                 PageRounds pages = new PageRounds(hostPid, PROGRAM_PID)) {
-            PrecopyRounds rounds = new PrecopyRounds(pages, tracker, m -> send(upload, m), policy, progress, status);
+            PrecopyRounds.Wire wire = new PrecopyRounds.Wire() {
+                @Override
+                public void send(LhTransfer message) {
+                    MigrationSource.send(upload, message);
+                }
+
+                @Override
+                public void awaitApplied(int round) throws IOException {
+                    try {
+                        acks.await(round, ROUND_TIMEOUT_MS, upload::ended);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted", e);
+                    }
+                }
+            };
+            PrecopyRounds rounds = new PrecopyRounds(pages, tracker, wire, policy, progress, status);
             rounds.send(LhTransfer.newBuilder().setPrecopyStart(PrecopyStart.newBuilder().setMeta(meta(lh))
                     .setProgramPid(PROGRAM_PID).setHost(hostFeatures.get())).build());
             tracker.start();
             rounds.run();
+            VmFlagsSnapshot flags = VmFlagsSnapshot.take(hostPid);   // smaps walks page tables: not while frozen
             long written = pause(lh, attempt);
             PhaseTimer timer = new PhaseTimer();
             attempt.frozenAt = System.nanoTime();
@@ -189,13 +213,12 @@ public final class MigrationSource {
             timer.mark("freeze");
             DirtyPages last = tracker.collect();
             timer.mark("collect");
-            LhImage state = new ProcessCapture(timer).captureState(lh.id(), lh.launched().cgroup(), AfterCapture.FREEZE);
+            LhImage state = new ProcessCapture(timer).captureState(lh.id(), lh.launched().cgroup(), AfterCapture.FREEZE, flags);
             lh.awaitOutputDrained(5_000);
             timer.mark("drain output");
             rounds.send(LhTransfer.newBuilder().setFinal(PrecopyFinal.newBuilder().setHeader(header(lh, written)).setImage(state)).build());
             timer.mark("send state");
-            rounds.finalRound(last);
-            timer.mark("last pages");
+            rounds.finalRound(last, timer);
             progress.accept(status.setPhase("commit").setBytesSent(rounds.bytes()).build());
             LhReady ready = finish(upload, dest);
             timer.mark("destination ready");
@@ -208,6 +231,12 @@ public final class MigrationSource {
         }
     }
 
+    /** The tracker the start-up probe chose; if it has not said yet, this probe's answer. */
+    private String tracker() {
+        String name = trackerName.get();
+        return DirtyTrackers.NAMES.contains(name) ? name : DirtyTrackers.probe();
+    }
+
     /** The program frozen and captured into an image, which then goes over as files. */
     private Transfer stopAndCopy(HostedLh lh, HostSelector.Choice dest, Attempt attempt) throws Exception {
         long written = pause(lh, attempt);
@@ -218,7 +247,7 @@ public final class MigrationSource {
         attempt.frozenHere = true;
         lh.awaitOutputDrained(5_000);
         attempt.destinationTouched = true;
-        FlowControlledUpload<LhTransfer, LhReady> upload = upload(dest);
+        FlowControlledUpload<LhTransfer, LhReceipt> upload = upload(dest, r -> { });
         try {
             long bytes = send(upload, LhTransfer.newBuilder().setHeader(header(lh, written)).build());
             bytes += ImageFiles.send(attempt.dir, chunk -> send(upload, LhTransfer.newBuilder().setChunk(chunk).build()));
@@ -246,19 +275,20 @@ public final class MigrationSource {
                 .setStdinWritten(stdinWritten).build();
     }
 
-    private FlowControlledUpload<LhTransfer, LhReady> upload(HostSelector.Choice dest) {
+    private FlowControlledUpload<LhTransfer, LhReceipt> upload(HostSelector.Choice dest, Consumer<LhReceipt> receipts) {
         return new FlowControlledUpload<>(observer -> cluster.peers().async(dest.address())
-                .withDeadlineAfter(TRANSFER_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS).receiveLh(observer));
+                .withDeadlineAfter(TRANSFER_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS).receiveLh(observer),
+                LhReceipt::hasReady, receipts);
     }
 
-    private static long send(FlowControlledUpload<LhTransfer, LhReady> upload, LhTransfer message) {
+    private static long send(FlowControlledUpload<LhTransfer, LhReceipt> upload, LhTransfer message) {
         upload.send(message);
         return message.getSerializedSize();
     }
 
-    private static LhReady finish(FlowControlledUpload<LhTransfer, LhReady> upload, HostSelector.Choice dest) throws FerryException {
+    private static LhReady finish(FlowControlledUpload<LhTransfer, LhReceipt> upload, HostSelector.Choice dest) throws FerryException {
         try {
-            return upload.finish();
+            return upload.finish().getReady();
         } catch (FlowControlledUpload.Failed e) {
             throw StatusCodes.fromGrpc(e.getCause(), "host " + dest.host());
         }

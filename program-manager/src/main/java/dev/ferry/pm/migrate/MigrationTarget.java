@@ -13,6 +13,7 @@ import dev.ferry.proto.v1.TransferHeader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -75,7 +76,9 @@ public final class MigrationTarget {
                         precopy = new IncomingPrecopy(registry.launcher(), msg.getPrecopyStart());
                     }
                     case ROUND_START -> precopy().round(msg.getRoundStart());
-                    case PAGES -> precopy().pages(msg.getPages());
+                    case PAGES -> precopy().pages(List.of(msg.getPages()));
+                    case PAGE_BATCHES -> precopy().pages(msg.getPageBatches().getBatchesList());
+                    case ROUND_END -> precopy();   // applied in order: the reply says so
                     case FINAL -> {
                         precopy().finalState(msg.getFinal(), registry.launcher());
                         header = msg.getFinal().getHeader();

@@ -12,6 +12,7 @@ import dev.ferry.proto.v1.LhTransfer;
 import dev.ferry.proto.v1.Mapping;
 import dev.ferry.proto.v1.MigrateProgress;
 import dev.ferry.proto.v1.PageBatch;
+import dev.ferry.proto.v1.PageBatches;
 import dev.ferry.proto.v1.RoundStart;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -29,6 +30,9 @@ final class PrecopyRounds {
     /** Sends one message of the migration stream; may block on flow control. */
     interface Wire {
         void send(LhTransfer message) throws IOException;
+
+        /** Waits until the destination has applied every page of {@code round}. */
+        void awaitApplied(int round) throws IOException;
     }
 
     private static final long PROGRESS_EVERY_NS = 500_000_000L;
@@ -62,7 +66,8 @@ final class PrecopyRounds {
         long t0 = System.nanoTime();   // the tracker started just before: round 2 sends what was written since
         SendingPageSink first = sink(1);
         FileIdentities.warm(rounds.firstTo(first));   // hashed now, so the capture at the freeze only checks them
-        finishRound(first);
+        first.flush();
+        endRound(1, first);
         double bytesPerMs = first.dataBytes() / Math.max(0.001, (System.nanoTime() - t0) / 1e6);
         long roundStart = t0;
         long previousDirty = Long.MAX_VALUE;
@@ -83,7 +88,8 @@ final class PrecopyRounds {
             long r0 = System.nanoTime();
             SendingPageSink sink = sink(round);
             rounds.dirtyTo(toSend, sink);
-            finishRound(sink);
+            sink.flush();
+            endRound(round, sink);
             double ms = (System.nanoTime() - r0) / 1e6;
             if (sink.dataBytes() > (1 << 20) && ms > 0) {
                 bytesPerMs = sink.dataBytes() / ms;
@@ -96,14 +102,17 @@ final class PrecopyRounds {
      * those written since ({@code last}, collected right after the freeze), what the final
      * layout remaps, and data pages the program discarded.
      */
-    void finalRound(DirtyPages last) throws IOException {
+    void finalRound(DirtyPages last, dev.ferry.agent.checkpoint.PhaseTimer timer) throws IOException {
         status.setPhase("freeze");
         List<PageRange> ranges = new ArrayList<>(pending);
         ranges.addAll(last.ranges());
         SendingPageSink sink = new SendingPageSink(this::sendPages);
         rounds.dirtyTo(RangeSet.of(ranges).ranges(), sink, true);
+        timer.mark("last dirty pages");
         rounds.discardedTo(sent.minus(sink.dataRanges()).minus(sink.zeroRanges()), sink);
+        sink.flush();
         roundPages.add(sink.pages());
+        timer.mark("discarded pages");
     }
 
     List<Long> roundPages() {
@@ -134,21 +143,28 @@ final class PrecopyRounds {
             }
 
             @Override
-            public void send(PageBatch batch) throws IOException {
-                sendPages(batch);
-                status.setRoundBytes(status.getRoundBytes() + batch.getData().size());
+            public void send(List<PageBatch> batches) throws IOException {
+                sendPages(batches);
+                status.setRoundBytes(status.getRoundBytes() + batches.stream().mapToLong(b -> b.getData().size()).sum());
             }
         });
     }
 
-    private void sendPages(PageBatch batch) throws IOException {
-        send(LhTransfer.newBuilder().setPages(batch).build());
-        tracker.sent(List.of(batch));
+    private void sendPages(List<PageBatch> batches) throws IOException {
+        send(batches.size() == 1 ? LhTransfer.newBuilder().setPages(batches.get(0)).build()
+                : LhTransfer.newBuilder().setPageBatches(PageBatches.newBuilder().addAllBatches(batches)).build());
+        tracker.sent(batches);
         long now = System.nanoTime();
         if (now - lastProgress > PROGRESS_EVERY_NS) {
             lastProgress = now;
             progress.accept(status.setBytesSent(bytes).build());
         }
+    }
+
+    private void endRound(int round, SendingPageSink sink) throws IOException {
+        send(LhTransfer.newBuilder().setRoundEnd(round).build());
+        wire.awaitApplied(round);
+        finishRound(sink);
     }
 
     private void finishRound(SendingPageSink sink) {

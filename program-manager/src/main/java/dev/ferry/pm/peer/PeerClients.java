@@ -19,6 +19,8 @@ public final class PeerClients implements AutoCloseable {
      * 16 MiB keeps the link busy while the destination writes pages.
      */
     public static final int FLOW_WINDOW = 16 << 20;
+    /** Seconds between keepalive pings on a quiet connection (a dead peer is noticed after about twice that). */
+    public static final long KEEPALIVE_S = 30;
 
     public PeerClients(PeerAuth auth) {
         this.auth = auth;
@@ -30,7 +32,7 @@ public final class PeerClients implements AutoCloseable {
                 .intercept(auth.clientInterceptor())
                 .maxInboundMessageSize(MAX_MESSAGE)
                 .flowControlWindow(FLOW_WINDOW)
-                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTime(KEEPALIVE_S, TimeUnit.SECONDS)
                 .build());
     }
 

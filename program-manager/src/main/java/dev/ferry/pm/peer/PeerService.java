@@ -17,6 +17,7 @@ import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.CreateLhReply;
 import dev.ferry.proto.v1.CreateLhRequest;
 import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.LhReceipt;
 import dev.ferry.proto.v1.MigrateEvent;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.ListLhsReply;
@@ -143,7 +144,7 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     }
 
     @Override
-    public StreamObserver<LhTransfer> receiveLh(StreamObserver<LhReady> reply) {
+    public StreamObserver<LhTransfer> receiveLh(StreamObserver<LhReceipt> reply) {
         MigrationTarget.Transfer transfer = host.target().newTransfer();
         return new StreamObserver<>() {
             private boolean failed;
@@ -155,6 +156,9 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
                 }
                 try {
                     transfer.accept(msg);
+                    if (msg.hasRoundEnd()) {
+                        reply.onNext(LhReceipt.newBuilder().setRoundApplied(msg.getRoundEnd()).build());
+                    }
                 } catch (FerryException e) {
                     failed = true;
                     reply.onError(StatusCodes.toGrpc(e));
@@ -172,7 +176,7 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
                     return;
                 }
                 try {
-                    reply.onNext(transfer.finish());
+                    reply.onNext(LhReceipt.newBuilder().setReady(transfer.finish()).build());
                     reply.onCompleted();
                 } catch (FerryException e) {
                     reply.onError(StatusCodes.toGrpc(e));

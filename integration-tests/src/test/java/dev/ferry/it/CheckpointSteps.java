@@ -66,6 +66,11 @@ final class CheckpointSteps {
         "running on " + host);
   }
 
+  /** The running LH mentioning {@code token}, wherever it runs. */
+  LhView awaitRunningAnywhere(String token) {
+    return awaitLh(token, lh -> "running".equals(lh.state()), "running");
+  }
+
   List<LhView> lhsMentioning(String token) {
     return cluster.lhosts(fromHost).stream().filter(lh -> lh.mentions(token)).toList();
   }

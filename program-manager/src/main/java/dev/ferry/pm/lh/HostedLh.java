@@ -134,7 +134,31 @@ public final class HostedLh {
     private volatile String inDoubtWith = "";
 
     public void markMigrating(boolean on) {
-        migrating = on;
+        synchronized (migrationDone) {
+            migrating = on;
+            migrationDone.notifyAll();
+        }
+    }
+
+    private final Object migrationDone = new Object();
+
+    /**
+     * Holds a request that arrives while this LH is moving until the move has ended (moved
+     * or rolled back), so that it acts on the right copy; false if it is still moving after
+     * {@code timeoutMillis}.
+     */
+    public boolean awaitMigrationEnd(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        synchronized (migrationDone) {
+            while (migrating) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                migrationDone.wait(left);
+            }
+        }
+        return true;
     }
 
     public boolean migrating() {

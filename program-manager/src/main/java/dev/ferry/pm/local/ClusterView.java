@@ -219,21 +219,38 @@ final class ClusterView {
 
     ControlReply control(Caller caller, ControlRequest req) {
         try {
-            Binding b = cluster.locate(req.getLhId()).orElseThrow(() -> FerryException.of(ErrorCode.NOT_FOUND,
-                    "no logical host %s in the cluster (see lhosts)", req.getLhId()));
-            try {
-                cluster.peers().blocking(b.address(), CALL_TIMEOUT_MS).control(PeerControlRequest.newBuilder()
-                        .setLhId(req.getLhId()).setCaller(caller).setAction(req.getAction()).build());
-            } catch (RuntimeException e) {
-                FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
-                if (fe.code() == ErrorCode.UNAVAILABLE || fe.code() == ErrorCode.NOT_FOUND) {
-                    cluster.forgetBinding(req.getLhId(), b.address());
-                }
-                throw fe;
-            }
-            return ControlReply.newBuilder().setHost(b.host()).build();
+            return controlAt(caller, req, locate(req.getLhId()), true);
         } catch (FerryException e) {
             return ControlReply.newBuilder().setError(e.toProto()).build();
         }
     }
+
+    private Binding locate(String lhId) throws FerryException {
+        return cluster.locate(lhId).orElseThrow(() -> FerryException.of(ErrorCode.NOT_FOUND,
+                "no logical host %s in the cluster (see lhosts)", lhId));
+    }
+
+    /** At the bound host; if it says the LH is not (or no longer) there, once more wherever the group now says. */
+    private ControlReply controlAt(Caller caller, ControlRequest req, Binding b, boolean mayRetry) throws FerryException {
+        try {
+            cluster.peers().blocking(b.address(), HELD_CALL_TIMEOUT_MS).control(PeerControlRequest.newBuilder()
+                    .setLhId(req.getLhId()).setCaller(caller).setAction(req.getAction()).build());
+            return ControlReply.newBuilder().setHost(b.host()).build();
+        } catch (RuntimeException e) {
+            FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
+            if (fe.code() == ErrorCode.UNAVAILABLE || fe.code() == ErrorCode.NOT_FOUND) {
+                cluster.forgetBinding(req.getLhId(), b.address());
+                if (mayRetry) {
+                    Binding again = cluster.locate(req.getLhId()).orElse(null);
+                    if (again != null && !again.address().equals(b.address())) {
+                        return controlAt(caller, req, again, false);   // it moved: follow it once
+                    }
+                }
+            }
+            throw fe;
+        }
+    }
+
+    /** A control call may be held while its LH moves (LhHost.settled). */
+    private static final long HELD_CALL_TIMEOUT_MS = 130_000;
 }

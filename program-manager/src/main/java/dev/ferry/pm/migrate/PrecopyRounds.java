@@ -3,6 +3,7 @@ package dev.ferry.pm.migrate;
 import dev.ferry.agent.checkpoint.CaptureRefusedException;
 import dev.ferry.agent.checkpoint.FileIdentities;
 import dev.ferry.agent.checkpoint.PageRounds;
+import dev.ferry.agent.checkpoint.PhaseTimer;
 import dev.ferry.agent.checkpoint.SendingPageSink;
 import dev.ferry.agent.dirty.DirtyPages;
 import dev.ferry.agent.dirty.DirtyTracker;
@@ -102,7 +103,7 @@ final class PrecopyRounds {
      * those written since ({@code last}, collected right after the freeze), what the final
      * layout remaps, and data pages the program discarded.
      */
-    void finalRound(DirtyPages last, dev.ferry.agent.checkpoint.PhaseTimer timer) throws IOException {
+    void finalRound(DirtyPages last, PhaseTimer timer) throws IOException {
         status.setPhase("freeze");
         List<PageRange> ranges = new ArrayList<>(pending);
         ranges.addAll(last.ranges());

@@ -115,12 +115,16 @@ public final class ProcessCapture {
      * capture at the freeze checks again.
      */
     public void check(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
-        inspect(lhId, cgroup);
+        inspect(lhId, cgroup, true);
     }
 
     private record Inspected(int hostPid, int lhPid, Path procPid, String who) {}
 
-    private Inspected inspect(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
+    /**
+     * {@code full}: also the files and mappings; a pre-copy freeze skips them here (check()
+     * did them before the rounds, and the stopped process is inspected again anyway).
+     */
+    private Inspected inspect(String lhId, LhCgroup cgroup, boolean full) throws CaptureRefusedException, CaptureException {
         int hostPid = ProgramProcess.find(lhId, cgroup, proc);
         Path procPid = Path.of("/proc", Integer.toString(hostPid));
         ProcessStatus status;
@@ -137,6 +141,9 @@ public final class ProcessCapture {
         }
         if (status.tracerPid() != 0) {
             blockers.add(who + ": it is already traced by process " + status.tracerPid());
+        }
+        if (!full && blockers.isEmpty()) {
+            return new Inspected(hostPid, lhPid, procPid, who);
         }
         List<FileDescriptor> fds;
         List<VmArea> areas;
@@ -161,7 +168,7 @@ public final class ProcessCapture {
     private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
             throws CaptureRefusedException, CaptureException {
         timer.restart();
-        Inspected it = inspect(lhId, cgroup);
+        Inspected it = inspect(lhId, cgroup, sink != null);
         int hostPid = it.hostPid(), lhPid = it.lhPid();
         Path procPid = it.procPid();
         String who = it.who();

@@ -29,9 +29,13 @@ public final class MappingChanges {
         return m.getPath().isEmpty() || m.getContentCarried();
     }
 
-    /** Whether pages written for {@code a} stay valid where {@code b} now lies. */
+    /**
+     * Whether pages written for {@code a} stay valid where {@code b} now lies. Only what both
+     * maps and smaps show counts (not VmFlags such as grows-down): a round's layout comes from
+     * maps, the final one from the capture.
+     */
     public static boolean sameKind(Mapping a, Mapping b) {
-        if (a.getShared() != b.getShared() || a.getGrowsDown() != b.getGrowsDown()) {
+        if (a.getShared() != b.getShared()) {
             return false;
         }
         if (anonymous(a) || anonymous(b)) {

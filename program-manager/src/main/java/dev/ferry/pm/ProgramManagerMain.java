@@ -53,14 +53,26 @@ public final class ProgramManagerMain implements Callable<Integer> {
     @Option(names = "--max-answer-delay-ms", defaultValue = "50", description = "cap on that delay (default ${DEFAULT-VALUE})")
     double maxAnswerDelay;
 
+    /** Testing aid, hidden from --help: see TestFaults and README "Testing aids". */
+    @Option(names = "--test-faults", hidden = true, defaultValue = "none")
+    String testFaults;
+
     @Override
     public Integer call() throws Exception {
+        dev.ferry.pm.peer.TestFaults faults;
+        try {
+            faults = dev.ferry.pm.peer.TestFaults.parse(testFaults);
+        } catch (IllegalArgumentException e) {
+            System.err.println("program-manager: " + e.getMessage());
+            return 2;
+        }
         PmConfig config = new PmConfig(host, InetAddress.getByName(address), port, InetAddress.getByName(group), groupPort,
                 iface, stateDir, socket, key, cgroupName, guestNice,
                 ownerUid == null ? OptionalInt.empty() : OptionalInt.of(ownerUid), !noGuests,
                 maxLoad != null ? maxLoad : 2.0 * Runtime.getRuntime().availableProcessors(), minFreeMem,
                 loadAverageWeight, answerDelayPerLoad, maxAnswerDelay);
         ProgramManager pm = new ProgramManager(config);
+        pm.injectTestFaults(faults);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             pm.close();

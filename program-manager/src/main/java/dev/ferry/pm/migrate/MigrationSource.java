@@ -59,9 +59,15 @@ import java.util.logging.Logger;
  */
 public final class MigrationSource {
     private static final Logger LOG = Logger.getLogger(MigrationSource.class.getName());
+    /** Bounds a whole transfer; a dead link or peer is noticed much sooner, by keepalive (PeerClients). */
     private static final long TRANSFER_TIMEOUT_MS = 300_000;
-    private static final long COMMIT_TIMEOUT_MS = 5_000;
-    private static final int COMMIT_ATTEMPTS = 5;
+    /**
+     * A commit answers in milliseconds (a thaw and a datagram); without an answer after
+     * COMMIT_ATTEMPTS calls of COMMIT_TIMEOUT_MS each (6 s) the outcome is in doubt. Nothing
+     * depends on this being long: an in-doubt move resolves itself by the retries below.
+     */
+    private static final long COMMIT_TIMEOUT_MS = 2_000;
+    private static final int COMMIT_ATTEMPTS = 3;
 
     private static final long IN_DOUBT_RETRY_S = 3;
     /** The program's pid inside its LH (pid 1 is the LH's init). */
@@ -204,8 +210,18 @@ public final class MigrationSource {
             return new Transfer(rounds.bytes(), ready, rounds.precopyRounds() - 1, perRound, tracker.name());
         } catch (Exception e) {
             upload.cancel(e);
-            throw e instanceof FlowControlledUpload.Failed f ? StatusCodes.fromGrpc(f.getCause(), "host " + dest.host()) : e;
+            throw e instanceof FlowControlledUpload.Failed f ? transferFailed(f.getCause(), dest) : e;
         }
+    }
+
+    /** A failed transfer call, named so that a user sees which host and why ("io exception" alone says nothing). */
+    private static FerryException transferFailed(Throwable grpcError, HostSelector.Choice dest) {
+        io.grpc.Status s = io.grpc.Status.fromThrowable(grpcError);
+        if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE && !StatusCodes.fromFerry(grpcError)) {
+            return new FerryException(ErrorCode.UNAVAILABLE, "lost the connection to " + dest.host() + " during the transfer ("
+                    + (s.getDescription() == null ? "unavailable" : s.getDescription()) + ")", grpcError);
+        }
+        return StatusCodes.fromGrpc(grpcError, "host " + dest.host());
     }
 
     /** The program frozen and captured into an image, which then goes over as files. */
@@ -225,7 +241,7 @@ public final class MigrationSource {
             return new Transfer(bytes, finish(upload, dest), 0, List.of(image.getProcesses(0).getPageCount()), "");
         } catch (RuntimeException e) {
             upload.cancel(e);
-            throw StatusCodes.fromGrpc(e instanceof FlowControlledUpload.Failed f ? f.getCause() : e, "host " + dest.host());
+            throw transferFailed(e instanceof FlowControlledUpload.Failed f ? f.getCause() : e, dest);
         }
     }
 
@@ -260,7 +276,7 @@ public final class MigrationSource {
         try {
             return upload.finish();
         } catch (FlowControlledUpload.Failed e) {
-            throw StatusCodes.fromGrpc(e.getCause(), "host " + dest.host());
+            throw transferFailed(e.getCause(), dest);
         }
     }
 
@@ -330,9 +346,12 @@ public final class MigrationSource {
         }
         lh.markInDoubt(dest.host());
         resolveLater(lh, dest);
+        String why = last == null ? "?" : io.grpc.Status.fromThrowable(last).getCode().name().toLowerCase();
         throw new InDoubt("moving " + lh.id() + " to " + dest.host() + " is in doubt: " + dest.host()
-                + " did not confirm the commit (" + (last == null ? "?" : last.getMessage()) + "); it stays frozen here, and GO is"
-                + " resent every " + IN_DOUBT_RETRY_S + " s until " + dest.host() + " answers");
+                + " did not confirm the commit (" + COMMIT_ATTEMPTS + " calls of " + COMMIT_TIMEOUT_MS / 1000 + " s, the last: "
+                + why + "); the copy here stays frozen"
+                + " (lhosts shows it in-doubt) and GO is resent every " + IN_DOUBT_RETRY_S + " s; when " + dest.host()
+                + " confirms, the copy here is removed");
     }
 
     private static final class InDoubt extends Exception {

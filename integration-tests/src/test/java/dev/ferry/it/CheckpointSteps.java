@@ -104,7 +104,15 @@ final class CheckpointSteps {
 
   /** Kills every LH of this test that still runs (cleanup after a failure; not checked). */
   void killLeftovers(String token) {
-    for (LhView lh : lhsMentioning(token)) {
+    List<LhView> left;
+    try {
+      left = lhsMentioning(token);
+    } catch (AssertionError e) {
+      // Must not hide the test's own failure (it runs in finally); vcluster down kills the rest.
+      System.err.println("killLeftovers(" + token + "): " + e.getMessage());
+      return;
+    }
+    for (LhView lh : left) {
       if (!LhWatch.ended(lh)) {
         cluster.exec(fromHost, List.of("lhosts", "kill", lh.id()));
       }

@@ -134,7 +134,9 @@ public final class Migrateprog extends LocalCommand {
 
     static String text(MigrateResult r) {
         if (!r.getMoved()) {
-            return String.format("%s (%s) %s %s", r.getLhId(), r.getProgram(), r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
+            // A move that failed early may not know the program's name: no empty "()".
+            String program = r.getProgram().isEmpty() ? "" : " (" + r.getProgram() + ")";
+            return String.format("%s%s %s %s", r.getLhId(), program, r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
         }
         String how = r.getTracker().isEmpty() ? "stop-and-copy" : r.getRounds() + " pre-copy rounds (" + r.getTracker() + ")";
         return String.format("%s (%s) moved %s -> %s: %s, pages per round %s, %.1f MiB sent (resident %.1f MiB), frozen %.1f ms,"

@@ -22,6 +22,7 @@ import dev.ferry.pm.peer.PeerAuth;
 import dev.ferry.pm.peer.PeerClients;
 import dev.ferry.pm.peer.PeerService;
 import dev.ferry.pm.peer.Permissions;
+import dev.ferry.pm.peer.TestFaults;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -55,8 +56,18 @@ public final class ProgramManager implements AutoCloseable {
 
     private final PrecopyPolicy precopy;
 
+    private TestFaults faults = TestFaults.NONE;
+
     public ProgramManager(PmConfig config) {
         this(config, PrecopyPolicy.DEFAULT, "auto");
+    }
+
+    /** Only for the fault-injection tests: faults this manager injects into its answers (see {@link TestFaults}). */
+    public void injectTestFaults(TestFaults faults) {
+        this.faults = faults;
+        if (faults.active()) {
+            LOG.warning("TEST FAULTS ACTIVE: " + faults + " -- this manager misbehaves on purpose; never use it outside tests");
+        }
     }
 
     private final String dirtyTracker;
@@ -82,6 +93,10 @@ public final class ProgramManager implements AutoCloseable {
         ProcFs proc = ProcFs.host();
         cgroups = CgroupTree.probe(config.cgroupName());
         LOG.info("cgroups: " + cgroups.describe());
+        List<String> leftovers = cgroups.removeEmptyLeftovers();
+        if (!leftovers.isEmpty()) {
+            LOG.info("removed empty LH cgroups a previous manager left: " + leftovers);
+        }
         registry = new LhRegistry(config.hostName(),
                 new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
         HostState state = new HostState(config, registry, proc, System::nanoTime);
@@ -108,13 +123,13 @@ public final class ProgramManager implements AutoCloseable {
         lhHost.migration(new MigrationSource(cluster, config.stateDir(), precopy, state::tracker, () -> hostFeatures(launcher)),
                 new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
-                .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
+                .addService(ServerInterceptors.intercept(new PeerService(lhHost, faults), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
                 .flowControlWindow(PeerClients.FLOW_WINDOW)
-                // peers ping idle streams (a quiet program's attach, a long migration) every
-                // PeerClients.KEEPALIVE_S; the default permits one ping per 5 min and answers
-                // more with GOAWAY "too_many_pings", which broke such streams
-                .permitKeepAliveTime(PeerClients.KEEPALIVE_S / 2, TimeUnit.SECONDS)
+                .keepAliveTime(PeerClients.KEEPALIVE_TIME_S, TimeUnit.SECONDS)
+                .keepAliveTimeout(PeerClients.KEEPALIVE_TIMEOUT_S, TimeUnit.SECONDS)
+                // Peers ping as often as this side does; the default (5 min) would answer them with GOAWAY.
+                .permitKeepAliveTime(PeerClients.KEEPALIVE_TIME_S / 2, TimeUnit.SECONDS)
                 .executor(pool)
                 .build()
                 .start();

@@ -62,8 +62,19 @@ public final class ProgramManagerMain implements Callable<Integer> {
     @Option(names = "--precopy-min-shrink", defaultValue = "0.8", description = "freeze when two rounds in a row dirty more than this fraction of the previous one (default ${DEFAULT-VALUE})")
     double precopyMinShrink;
 
+    /** Testing aid, hidden from --help: see TestFaults and README "Testing aids". */
+    @Option(names = "--test-faults", hidden = true, defaultValue = "none")
+    String testFaults;
+
     @Override
     public Integer call() throws Exception {
+        dev.ferry.pm.peer.TestFaults faults;
+        try {
+            faults = dev.ferry.pm.peer.TestFaults.parse(testFaults);
+        } catch (IllegalArgumentException e) {
+            System.err.println("program-manager: " + e.getMessage());
+            return 2;
+        }
         if (!dirtyTracker.equals("auto") && !dev.ferry.agent.dirty.DirtyTrackers.NAMES.contains(dirtyTracker)) {
             System.err.println("program-manager: --dirty-tracker must be auto, uffd-wp, soft-dirty or hash, not " + dirtyTracker);
             return 2;
@@ -82,6 +93,7 @@ public final class ProgramManagerMain implements Callable<Integer> {
                 maxLoad != null ? maxLoad : 2.0 * Runtime.getRuntime().availableProcessors(), minFreeMem,
                 loadAverageWeight, answerDelayPerLoad, maxAnswerDelay);
         ProgramManager pm = new ProgramManager(config, policy, dirtyTracker);
+        pm.injectTestFaults(faults);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             pm.close();

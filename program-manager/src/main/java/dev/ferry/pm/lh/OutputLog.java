@@ -58,6 +58,11 @@ public final class OutputLog {
         signalChange();   // outside this monitor: a waiter holds the signal's monitor and then asks for end()
     }
 
+    /**
+     * Never called holding this log's lock: a reader holds the signal while it asks the logs
+     * for their ends (signal, then log), so the other order deadlocks (it did: the output of a
+     * busy program stopped for good).
+     */
     private void signalChange() {
         synchronized (signal) {
             signal.notifyAll();

@@ -84,6 +84,10 @@ final class IncomingPrecopy implements AutoCloseable {
         }
     }
 
+    String lhId() {
+        return lhId;
+    }
+
     PrecopyFinal finalState() {
         return last;
     }

@@ -61,11 +61,17 @@ import java.util.logging.Logger;
  */
 public final class MigrationSource {
     private static final Logger LOG = Logger.getLogger(MigrationSource.class.getName());
+    /** Bounds a whole transfer; a dead link or peer is noticed much sooner, by keepalive (PeerClients). */
     private static final long TRANSFER_TIMEOUT_MS = 300_000;
     /** How long one pre-copy round may take to be applied at the destination (1 GiB takes seconds). */
     private static final long ROUND_TIMEOUT_MS = 120_000;
-    private static final long COMMIT_TIMEOUT_MS = 5_000;
-    private static final int COMMIT_ATTEMPTS = 5;
+    /**
+     * A commit answers in milliseconds (a thaw and a datagram); without an answer after
+     * COMMIT_ATTEMPTS calls of COMMIT_TIMEOUT_MS each (6 s) the outcome is in doubt. Nothing
+     * depends on this being long: an in-doubt move resolves itself by the retries below.
+     */
+    private static final long COMMIT_TIMEOUT_MS = 2_000;
+    private static final int COMMIT_ATTEMPTS = 3;
 
     private static final long IN_DOUBT_RETRY_S = 3;
     /** The program's pid inside its LH (pid 1 is the LH's init). */
@@ -227,7 +233,7 @@ public final class MigrationSource {
             return new Transfer(rounds.bytes(), ready, rounds.precopyRounds() - 1, perRound, tracker.name());
         } catch (Exception e) {
             upload.cancel(e);
-            throw e instanceof FlowControlledUpload.Failed f ? StatusCodes.fromGrpc(f.getCause(), "host " + dest.host()) : e;
+            throw e instanceof FlowControlledUpload.Failed f ? transferFailed(f.getCause(), dest) : e;
         }
     }
 
@@ -235,6 +241,16 @@ public final class MigrationSource {
     private String tracker() {
         String name = trackerName.get();
         return DirtyTrackers.NAMES.contains(name) ? name : DirtyTrackers.probe();
+    }
+
+    /** A failed transfer call, named so that a user sees which host and why ("io exception" alone says nothing). */
+    private static FerryException transferFailed(Throwable grpcError, HostSelector.Choice dest) {
+        io.grpc.Status s = io.grpc.Status.fromThrowable(grpcError);
+        if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE && !StatusCodes.fromFerry(grpcError)) {
+            return new FerryException(ErrorCode.UNAVAILABLE, "lost the connection to " + dest.host() + " during the transfer ("
+                    + (s.getDescription() == null ? "unavailable" : s.getDescription()) + ")", grpcError);
+        }
+        return StatusCodes.fromGrpc(grpcError, "host " + dest.host());
     }
 
     /** The program frozen and captured into an image, which then goes over as files. */
@@ -254,7 +270,7 @@ public final class MigrationSource {
             return new Transfer(bytes, finish(upload, dest), 0, List.of(image.getProcesses(0).getPageCount()), "");
         } catch (RuntimeException e) {
             upload.cancel(e);
-            throw StatusCodes.fromGrpc(e instanceof FlowControlledUpload.Failed f ? f.getCause() : e, "host " + dest.host());
+            throw transferFailed(e instanceof FlowControlledUpload.Failed f ? f.getCause() : e, dest);
         }
     }
 
@@ -290,7 +306,7 @@ public final class MigrationSource {
         try {
             return upload.finish().getReady();
         } catch (FlowControlledUpload.Failed e) {
-            throw StatusCodes.fromGrpc(e.getCause(), "host " + dest.host());
+            throw transferFailed(e.getCause(), dest);
         }
     }
 
@@ -360,9 +376,12 @@ public final class MigrationSource {
         }
         lh.markInDoubt(dest.host());
         resolveLater(lh, dest);
+        String why = last == null ? "?" : io.grpc.Status.fromThrowable(last).getCode().name().toLowerCase();
         throw new InDoubt("moving " + lh.id() + " to " + dest.host() + " is in doubt: " + dest.host()
-                + " did not confirm the commit (" + (last == null ? "?" : last.getMessage()) + "); it stays frozen here, and GO is"
-                + " resent every " + IN_DOUBT_RETRY_S + " s until " + dest.host() + " answers");
+                + " did not confirm the commit (" + COMMIT_ATTEMPTS + " calls of " + COMMIT_TIMEOUT_MS / 1000 + " s, the last: "
+                + why + "); the copy here stays frozen"
+                + " (lhosts shows it in-doubt) and GO is resent every " + IN_DOUBT_RETRY_S + " s; when " + dest.host()
+                + " confirms, the copy here is removed");
     }
 
     private static final class InDoubt extends Exception {

@@ -140,6 +140,19 @@ public final class MigrationTarget {
             }
         }
 
+        /**
+         * The stream broke off before the end (source gone, cancelled, or its deadline passed):
+         * the half-built copy is destroyed at once. Keepalive pings on the connection bound how
+         * long a dead source can keep a stub here (see PeerClients).
+         */
+        public void abandon(String why) {
+            String id = precopy != null ? precopy.lhId() : header != null ? header.getMeta().getLhId() : null;
+            discard();
+            if (id != null) {
+                LOG.info(() -> "transfer of LH " + id + " broke off (" + why + "); what arrived of it is discarded");
+            }
+        }
+
         public void discard() {
             if (dir != null) {
                 ImageFiles.deleteQuietly(dir);

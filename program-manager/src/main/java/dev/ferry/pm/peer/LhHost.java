@@ -202,6 +202,12 @@ public final class LhHost {
         if (lh.exit().isDone()) {
             throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s has exited", id);
         }
+        if (action != ControlAction.KILL && (lh.inDoubt() || lh.migrating())) {
+            // Thawing a copy whose move may have committed could run two copies; stopping one
+            // mid-move would be undone by a rollback. Killing stays allowed (README: in doubt).
+            throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s is %s; try again when that is over", id,
+                    lh.inDoubt() ? "in doubt after a move (its copy here stays frozen until the destination answers)" : "moving");
+        }
         try {
             switch (action) {
                 case KILL -> lh.kill();

@@ -35,9 +35,16 @@ import java.util.logging.Logger;
 public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase {
     private static final Logger LOG = Logger.getLogger(PeerService.class.getName());
     private final LhHost host;
+    private final TestFaults faults;
 
     public PeerService(LhHost host) {
+        this(host, TestFaults.NONE);
+    }
+
+    /** {@code faults}: only for the fault-injection tests (see {@link TestFaults}). */
+    public PeerService(LhHost host, TestFaults faults) {
         this.host = host;
+        this.faults = faults;
     }
 
     @Override
@@ -167,7 +174,8 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
 
             @Override
             public void onError(Throwable t) {
-                transfer.discard();
+                // The source cancelled, its deadline passed, or the connection died (keepalive).
+                transfer.abandon(Status.fromThrowable(t).toString());
             }
 
             @Override
@@ -189,6 +197,12 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     public void commitLh(CommitLhRequest request, StreamObserver<CommitLhReply> reply) {
         try {
             host.target().commit(request.getLhId(), request.getGo());
+            if (request.getGo() && faults.dropCommitReply()) {
+                // Test fault: the commit is done, its answer is lost; the caller's deadline ends the call.
+                LOG.warning(() -> "TEST FAULT: not answering CommitLh(go) of " + request.getLhId() + " ("
+                        + faults.commitRepliesDropped() + " of " + faults + ")");
+                return;
+            }
             reply.onNext(CommitLhReply.getDefaultInstance());
             reply.onCompleted();
         } catch (FerryException e) {

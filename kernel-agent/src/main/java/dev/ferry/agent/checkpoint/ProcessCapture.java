@@ -142,6 +142,10 @@ public final class ProcessCapture {
         if (status.tracerPid() != 0) {
             blockers.add(who + ": it is already traced by process " + status.tracerPid());
         }
+        if (status.state() == 'T') {
+            // a job-control stop cannot be carried: the rebuilt process would run on
+            blockers.add(who + ": it is stopped by a signal (SIGSTOP or SIGTSTP); continue it first (kill -CONT, or fg)");
+        }
         if (!full && blockers.isEmpty()) {
             return new Inspected(hostPid, lhPid, procPid, who);
         }

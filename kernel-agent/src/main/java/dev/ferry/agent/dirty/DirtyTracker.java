@@ -40,6 +40,16 @@ public interface DirtyTracker extends AutoCloseable {
      */
     default void sent(List<PageBatch> batches) {}
 
+    /**
+     * Whether a page the program drops (MADV_DONTNEED: it reads as zeros afterwards) is
+     * reported like a write. If not, pre-copy must look for dropped pages itself at the freeze
+     * ({@code PageRounds.discardedTo}, a walk over everything sent). Measured for uffd-wp and hash by
+     * DirtyTrackerProgramTest; unknown for soft-dirty (this kernel cannot run it), so it says no.
+     */
+    default boolean reportsDroppedPages() {
+        return false;
+    }
+
     /** Stops tracking and undoes what {@link #start()} did in the target; never throws. */
     @Override
     void close();

@@ -39,6 +39,11 @@ final class HashTracker implements DirtyTracker {
     }
 
     @Override
+    public boolean reportsDroppedPages() {
+        return true;   // DirtyTrackerProgramTest.pagesDroppedWithDontneedAreReported
+    }
+
+    @Override
     public String name() {
         return DirtyTrackers.HASH;
     }

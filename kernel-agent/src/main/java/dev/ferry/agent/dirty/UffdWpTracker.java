@@ -37,6 +37,11 @@ final class UffdWpTracker implements DirtyTracker {
     }
 
     @Override
+    public boolean reportsDroppedPages() {
+        return true;   // DirtyTrackerProgramTest.pagesDroppedWithDontneedAreReported
+    }
+
+    @Override
     public String name() {
         return DirtyTrackers.UFFD_WP;
     }

@@ -86,6 +86,22 @@ class DirtyTrackerProgramTest {
         }
     }
 
+    /**
+     * Pages dropped with MADV_DONTNEED read as zeros afterwards, yet nothing wrote them. Pre-copy
+     * must still re-send them (as zeros): this records which trackers see the drop themselves.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"uffd-wp", "hash", "soft-dirty"})
+    void pagesDroppedWithDontneedAreReported(String name) throws Exception {
+        try (DirtyTracker t = open(name)) {
+            t.collect();
+            program.command("z 7 2");
+            DirtyPages d = t.collect();
+            System.out.println(name + " reports after MADV_DONTNEED of pages 7, 8: " + program.arenaPages(d));
+            assertEquals(set(7, 8), program.arenaPages(d), d::toString);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"uffd-wp", "hash", "soft-dirty"})
     void newMappingsAndHeapGrowthAreReportedWholeOnceThenTracked(String name) throws Exception {

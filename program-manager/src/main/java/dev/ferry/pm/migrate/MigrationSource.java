@@ -348,9 +348,15 @@ public final class MigrationSource {
     private void resolveLater(HostedLh lh, HostSelector.Choice dest) {
         retries.schedule(() -> {
             try {
-                cluster.peers().blocking(dest.address(), COMMIT_TIMEOUT_MS)
-                        .commitLh(CommitLhRequest.newBuilder().setLhId(lh.id()).setGo(true).build());
+                boolean expired = cluster.peers().blocking(dest.address(), COMMIT_TIMEOUT_MS)
+                        .commitLh(CommitLhRequest.newBuilder().setLhId(lh.id()).setGo(true).build()).getExpired();
                 lh.markInDoubt("");
+                if (expired) {
+                    resumeHere(lh);
+                    LOG.warning(() -> "in-doubt move of " + lh.id() + " to " + dest.host() + " resolved: " + dest.host()
+                            + " dropped its copy unrun, so " + lh.id() + " goes on here");
+                    return;
+                }
                 leave(lh, dest);
                 LOG.info(() -> "in-doubt move of " + lh.id() + " to " + dest.host() + " confirmed; the copy here is gone");
             } catch (RuntimeException e) {
@@ -361,13 +367,31 @@ public final class MigrationSource {
         }, IN_DOUBT_RETRY_S, java.util.concurrent.TimeUnit.SECONDS);
     }
 
-    /** Sends GO until the destination confirms; without an answer the outcome is in doubt. */
-    private void commit(HostedLh lh, HostSelector.Choice dest) throws InDoubt {
+    /** An in-doubt copy that the destination never ran: it thaws and goes on here. */
+    private static void resumeHere(HostedLh lh) {
+        try {
+            lh.launched().cgroup().thaw();
+        } catch (IOException e) {
+            LOG.severe("could not thaw " + lh.id() + " after its destination dropped its copy: " + e.getMessage());
+        }
+        lh.stdin().resume();
+    }
+
+    /**
+     * Sends GO until the destination confirms; without an answer the outcome is in doubt. A
+     * destination that answers "expired" (its copy waited too long and was dropped unrun) makes
+     * this a plain failure: the caller rolls back.
+     */
+    private void commit(HostedLh lh, HostSelector.Choice dest) throws InDoubt, FerryException {
         RuntimeException last = null;
         for (int i = 0; i < COMMIT_ATTEMPTS; i++) {
             try {
-                cluster.peers().blocking(dest.address(), COMMIT_TIMEOUT_MS)
-                        .commitLh(CommitLhRequest.newBuilder().setLhId(lh.id()).setGo(true).build());
+                boolean expired = cluster.peers().blocking(dest.address(), COMMIT_TIMEOUT_MS)
+                        .commitLh(CommitLhRequest.newBuilder().setLhId(lh.id()).setGo(true).build()).getExpired();
+                if (expired) {
+                    throw FerryException.of(ErrorCode.UNAVAILABLE, "%s dropped its copy of %s before the commit arrived; %s goes on here",
+                            dest.host(), lh.id(), lh.id());
+                }
                 return;
             } catch (RuntimeException e) {
                 last = e;

@@ -123,6 +123,7 @@ public final class MigrationTarget {
                         ? adopt(meta, owner, offsets)
                         : registry.receive(meta.getLhId(), meta.getSpec(), owner, dir, offsets);
                 frozen.put(lh.id(), lh);
+                awaitDecision(lh);
                 LOG.info(() -> "LH " + lh.id() + " rebuilt here, frozen until its source commits");
                 return LhReady.newBuilder().setLhId(lh.id()).setHostPid(lh.launched().programHostPid()).build();
             } finally {
@@ -176,16 +177,57 @@ public final class MigrationTarget {
         return new Transfer();
     }
 
-    /** The source's decision. Repeating it is harmless (the source asks again when unsure). */
-    public void commit(String lhId, boolean go) throws FerryException {
+    /**
+     * How long a copy reported READY waits for the source's decision. The source sends GO (or
+     * abort) right after READY; one that never comes means the source rolled back and could not
+     * tell us (its link broke), so the copy, which never ran, is dropped and remembered as
+     * expired: a late GO is then answered "expired" and the source may safely resume its own.
+     */
+    static final long READY_EXPIRY_S = 60;
+    private static final int EXPIRED_REMEMBERED = 1024;
+
+    private final java.util.Set<String> expired = java.util.Collections.synchronizedSet(new java.util.LinkedHashSet<>());
+    private final java.util.concurrent.ScheduledExecutorService expiry = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ready-expiry");
+                t.setDaemon(true);
+                return t;
+            });
+
+    private void awaitDecision(HostedLh lh) {
+        expiry.schedule(() -> {
+            if (frozen.remove(lh.id(), lh)) {
+                lh.kill();
+                registry.forget(lh);
+                synchronized (expired) {
+                    expired.add(lh.id());
+                    if (expired.size() > EXPIRED_REMEMBERED) {
+                        expired.remove(expired.iterator().next());
+                    }
+                }
+                LOG.warning(() -> "LH " + lh.id() + ": no commit or abort from its source within " + READY_EXPIRY_S
+                        + " s after READY; the copy here, which never ran, is destroyed");
+            }
+        }, READY_EXPIRY_S, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /**
+     * The source's decision. Repeating it is harmless (the source asks again when unsure).
+     * Returns true when a GO came after the copy had expired (it never ran).
+     */
+    public boolean commit(String lhId, boolean go) throws FerryException {
         HostedLh lh = frozen.remove(lhId);
         if (lh == null) {
             HostedLh running = registry.get(lhId).orElse(null);
             if (go && running != null && !running.launched().cgroup().frozen()) {
-                return; // committed already
+                return false; // committed already
             }
             if (!go) {
-                return; // nothing (left) to abort
+                return false; // nothing (left) to abort
+            }
+            if (expired.contains(lhId)) {
+                LOG.info(() -> "GO for LH " + lhId + " came after its copy here expired: told the source to resume its own");
+                return true;
             }
             throw FerryException.of(ErrorCode.NOT_FOUND, "no logical host %s waiting here for its commit", lhId);
         }
@@ -202,5 +244,6 @@ public final class MigrationTarget {
             registry.forget(lh);
             LOG.info(() -> "LH " + lhId + " migration aborted by its source; frozen copy destroyed");
         }
+        return false;
     }
 }

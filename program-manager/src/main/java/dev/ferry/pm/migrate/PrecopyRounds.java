@@ -110,7 +110,9 @@ final class PrecopyRounds {
         SendingPageSink sink = new SendingPageSink(this::sendPages);
         rounds.dirtyTo(RangeSet.of(ranges).ranges(), sink, true);
         timer.mark("last dirty pages");
-        rounds.discardedTo(sent.minus(sink.dataRanges()).minus(sink.zeroRanges()), sink);
+        if (!tracker.reportsDroppedPages()) {   // else the dirty sets had them: no walk over all that was sent
+            rounds.discardedTo(sent.minus(sink.dataRanges()).minus(sink.zeroRanges()), sink);
+        }
         sink.flush();
         roundPages.add(sink.pages());
         timer.mark("discarded pages");

@@ -196,14 +196,14 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     @Override
     public void commitLh(CommitLhRequest request, StreamObserver<CommitLhReply> reply) {
         try {
-            host.target().commit(request.getLhId(), request.getGo());
+            boolean expired = host.target().commit(request.getLhId(), request.getGo());
             if (request.getGo() && faults.dropCommitReply()) {
                 // Test fault: the commit is done, its answer is lost; the caller's deadline ends the call.
                 LOG.warning(() -> "TEST FAULT: not answering CommitLh(go) of " + request.getLhId() + " ("
                         + faults.commitRepliesDropped() + " of " + faults + ")");
                 return;
             }
-            reply.onNext(CommitLhReply.getDefaultInstance());
+            reply.onNext(CommitLhReply.newBuilder().setExpired(expired).build());
             reply.onCompleted();
         } catch (FerryException e) {
             reply.onError(StatusCodes.toGrpc(e));

@@ -3,6 +3,7 @@ package dev.ferry.pm;
 import dev.ferry.agent.CgroupTree;
 import dev.ferry.agent.LhLauncher;
 import dev.ferry.agent.ProcFs;
+import dev.ferry.agent.input.InputSources;
 import dev.ferry.agent.dirty.DirtyTrackers;
 import dev.ferry.lhcache.ClusterKey;
 import dev.ferry.lhcache.GroupChannel;
@@ -16,6 +17,11 @@ import dev.ferry.pm.lh.LhRegistry;
 import dev.ferry.pm.local.LocalServer;
 import dev.ferry.pm.migrate.MigrationSource;
 import dev.ferry.pm.migrate.MigrationTarget;
+import dev.ferry.pm.owner.GuestAdmission;
+import dev.ferry.pm.owner.HostedGuests;
+import dev.ferry.pm.owner.IdleClock;
+import dev.ferry.pm.owner.OwnerWatch;
+import dev.ferry.pm.owner.ReclaimLoop;
 import dev.ferry.pm.peer.LhHost;
 import dev.ferry.pm.peer.PeerAuth;
 import dev.ferry.pm.peer.PeerClients;
@@ -28,8 +34,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,6 +59,8 @@ public final class ProgramManager implements AutoCloseable {
     private LocalServer local;
     private LhRegistry registry;
     private CgroupTree cgroups;
+    private volatile ReclaimLoop reclaim;
+    private OwnerWatch ownerWatch;
 
     public ProgramManager(PmConfig config) {
         this.config = config;
@@ -64,7 +74,10 @@ public final class ProgramManager implements AutoCloseable {
         LOG.info("cgroups: " + cgroups.describe());
         registry = new LhRegistry(config.hostName(),
                 new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
-        HostState state = new HostState(config, registry, proc, System::nanoTime);
+        InputSources ownerInput = config.onlyInputDevices() ? InputSources.only(config.inputDevices())
+                : InputSources.standard(Path.of("/dev"), config.inputDevices());
+        IdleClock idle = startingIdleClock(ownerInput);
+        HostState state = new HostState(config, registry, proc, idle, System::nanoTime);
         timer.scheduleAtFixedRate(state::sample, 1, 1, TimeUnit.SECONDS);
         pool.execute(() -> probeDirtyTracking(state));
 
@@ -80,11 +93,19 @@ public final class ProgramManager implements AutoCloseable {
 
         PeerAuth auth = new PeerAuth(key, new ReplayGuard(Duration.ofSeconds(60), System::currentTimeMillis), System::currentTimeMillis);
         peers = new PeerClients(auth);
+        GuestAdmission admission = new GuestAdmission(config.hostName(), idle, config.owner(), () -> {
+            ReclaimLoop r = reclaim;
+            if (r != null) {
+                r.kick();
+            }
+        });
         LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice(),
-                id -> responder.announce(id, System.currentTimeMillis()));
+                id -> responder.announce(id, System.currentTimeMillis()), admission);
         Cluster cluster = new Cluster(config, group, hosts, lhCache,
                 new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
-        lhHost.migration(new MigrationSource(cluster, config.stateDir()),
+        MigrationSource migrationSource = new MigrationSource(cluster, config.stateDir());
+        reclaim = ReclaimLoop.start(idle, config.owner(), new HostedGuests(registry, migrationSource), () -> volunteer(cluster));
+        lhHost.migration(migrationSource,
                 new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
@@ -96,8 +117,30 @@ public final class ProgramManager implements AutoCloseable {
 
         local = new LocalServer(config.socketPath(), cluster, pool);
         local.start();
+        ownerWatch = OwnerWatch.start(ownerInput, idle, reclaim::kick);
         LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",
                 config.hostName(), config.grpcAddress(), config.group().getHostAddress(), config.groupPort(), config.socketPath()));
+    }
+
+    /**
+     * The owner's idle time at start: since the newest access time of the watched devices (a
+     * tty's moves in 8-second steps: good enough to start from), or since now when none can be read.
+     */
+    private IdleClock startingIdleClock(InputSources ownerInput) {
+        long now = System.currentTimeMillis();
+        var newest = ownerInput.newestAccessMillis();
+        long idleMillis = newest.isPresent() ? Math.max(0, now - newest.getAsLong()) : 0;
+        return new IdleClock(System::nanoTime, config.owner().idleThreshold(), idleMillis,
+                newest.isPresent() ? "the devices' access times" : "manager start (no device readable)");
+    }
+
+    /** A willing host other than this one, for a guest frozen here; none when nobody answers. */
+    private static Optional<String> volunteer(Cluster cluster) {
+        try {
+            return Optional.of(cluster.selectOther().host());
+        } catch (FerryException e) {
+            return Optional.empty();
+        }
     }
 
     /** Probes on a real child which dirty-page tracker works on this kernel (in the background: it forks). */
@@ -114,6 +157,12 @@ public final class ProgramManager implements AutoCloseable {
     @Override
     public void close() {
         LOG.info("program manager " + config.hostName() + " stopping");
+        if (ownerWatch != null) {
+            ownerWatch.close();
+        }
+        if (reclaim != null) {
+            reclaim.close();
+        }
         try {
             if (local != null) {
                 local.close();

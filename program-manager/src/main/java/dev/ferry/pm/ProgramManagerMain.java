@@ -18,12 +18,15 @@ import picocli.CommandLine.Option;
 @Command(name = "program-manager", mixinStandardHelpOptions = true, version = "Ferry 0.1", sortOptions = false,
         description = "Ferry's per-host daemon: runs guest programs in logical hosts, answers the program-manager group.",
         footer = {"",
-                "The owner: the person at this workstation. The owner is idle when no input was read from the",
-                "terminals (/dev/tty*, /dev/pts/*), input devices (/dev/input/event*) and --input-device paths for",
-                "--idle-threshold. The host volunteers for '@ *' only then (and with low load and enough free memory).",
-                "When input appears while guests run here, each guest moves to a willing host; one that cannot is",
-                "frozen here (no CPU) until the owner is idle again or a host volunteers (--no-destination kill: killed",
-                "after --grace-period instead). Programs started here are never touched. Durations: 250ms, 3s, 5m, 1h."})
+                "The owner is the person at this workstation. The owner is idle when nothing",
+                "was read from the terminals (/dev/tty*, /dev/pts/*), the input devices",
+                "(/dev/input/event*) and the --input-device paths for --idle-threshold; the",
+                "host volunteers for '@ *' only then (and with its load under --max-load and",
+                "--min-free-mem free). When input appears while guests run here, every guest",
+                "moves to a willing host; one that cannot is frozen here (no CPU) until the",
+                "owner is idle again or a host volunteers (with --no-destination kill, it is",
+                "killed after --grace-period). Programs started here are never touched.",
+                "Durations: 250ms, 3s, 1.5s, 5m, 1h (a bare number is seconds)."})
 public final class ProgramManagerMain implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(ProgramManagerMain.class.getName());
 

@@ -6,6 +6,9 @@
  * once, prints "ready PID ARENA" and then obeys one command per stdin line, answering "ok ..."
  * after it is done:
  *   w I J K...   write a new value into arena pages I, J, K        -> ok
+ *   s I V        write the value V (hex, not 0) into arena page I, so a page can change and
+ *                then change back to exactly what it was          -> ok
+ *   z I N        drop arena pages I.. (MADV_DONTNEED: they read as zeros, not present) -> ok
  *   R SEED N     write N pseudo-random arena pages                   -> ok
  *   m N          mmap N fresh pages and write each                   -> ok ADDR
  *   b N          grow the heap by N pages with sbrk and write each   -> ok ADDR
@@ -14,7 +17,7 @@
  *   F I N        map N fresh pages over arena pages I.. (MAP_FIXED: same place, same
  *                permissions, a new mapping: registrations are gone) and write each -> ok
  *   q            check the arena against what it wrote, exit 0 ("bye ok") or 1 ("bye bad")
- * Every write stores a fresh counter value, so a written page always changes its content.
+ * Every "w" and "R" write stores a fresh counter value, so such a page always changes its content.
  */
 #define _GNU_SOURCE
 #include <grp.h>
@@ -31,16 +34,19 @@
 #define PAGE 4096UL
 
 static uint64_t *arena;
-static uint64_t *expected;
+static uint64_t *expected;   /* per arena page: the value written, 0 once dropped */
 static size_t pages;
 static uint64_t counter;
 
-static void write_page(size_t i) {
-    counter++;
+static void store(size_t i, uint64_t value) {
     uint64_t *p = (uint64_t *)((char *)arena + i * PAGE);
-    p[0] = counter;
-    p[PAGE / 8 - 1] = ~counter;
-    expected[i] = counter;
+    p[0] = value;
+    p[PAGE / 8 - 1] = ~value;
+    expected[i] = value;
+}
+
+static void write_page(size_t i) {
+    store(i, ++counter);
 }
 
 static void touch(char *base, size_t n) {
@@ -50,7 +56,8 @@ static void touch(char *base, size_t n) {
 static int check(void) {
     for (size_t i = 0; i < pages; i++) {
         uint64_t *p = (uint64_t *)((char *)arena + i * PAGE);
-        if (p[0] != expected[i] || p[PAGE / 8 - 1] != ~expected[i]) return 0;
+        uint64_t last = expected[i] ? ~expected[i] : 0;
+        if (p[0] != expected[i] || p[PAGE / 8 - 1] != last) return 0;
     }
     return 1;
 }
@@ -78,6 +85,22 @@ static int worker(void) {
                 if (i < pages) write_page(i);
                 rest = end;
             }
+            printf("ok\n");
+            break;
+        }
+        case 's': {
+            unsigned long i = 0;
+            uint64_t value = 0;
+            if (sscanf(rest, "%lu %" SCNx64, &i, &value) != 2 || i >= pages || value == 0) { printf("what?\n"); break; }
+            store(i, value);
+            printf("ok\n");
+            break;
+        }
+        case 'z': {
+            size_t first = 0, n = 0;
+            if (sscanf(rest, "%zu %zu", &first, &n) != 2 || first + n > pages) { printf("what?\n"); break; }
+            if (madvise((char *)arena + first * PAGE, n * PAGE, MADV_DONTNEED)) { perror("madvise"); return 2; }
+            for (size_t i = first; i < first + n; i++) expected[i] = 0;
             printf("ok\n");
             break;
         }

@@ -66,6 +66,11 @@ final class CheckpointSteps {
         "running on " + host);
   }
 
+  /** The running LH mentioning {@code token}, wherever it runs. */
+  LhView awaitRunningAnywhere(String token) {
+    return awaitLh(token, lh -> "running".equals(lh.state()), "running");
+  }
+
   List<LhView> lhsMentioning(String token) {
     return cluster.lhosts(fromHost).stream().filter(lh -> lh.mentions(token)).toList();
   }
@@ -99,7 +104,15 @@ final class CheckpointSteps {
 
   /** Kills every LH of this test that still runs (cleanup after a failure; not checked). */
   void killLeftovers(String token) {
-    for (LhView lh : lhsMentioning(token)) {
+    List<LhView> left;
+    try {
+      left = lhsMentioning(token);
+    } catch (AssertionError e) {
+      // Must not hide the test's own failure (it runs in finally); vcluster down kills the rest.
+      System.err.println("killLeftovers(" + token + "): " + e.getMessage());
+      return;
+    }
+    for (LhView lh : left) {
       if (!LhWatch.ended(lh)) {
         cluster.exec(fromHost, List.of("lhosts", "kill", lh.id()));
       }

@@ -58,7 +58,7 @@ class MigrationIT {
   @Test
   void numberedLinesFollowTheProgramAcrossThreeMigrations() {
     String token = LhWatch.uniqueSleep(1);
-    List<String> program = List.of(PYTHON, "-c", NUMBERED, "300", "0.01", token);
+    List<String> program = List.of(PYTHON, "-c", NUMBERED, "8000", "0.001", token);   // a line every millisecond
     try (RunningCommand reference = RunningCommand.start(program, ExecOptions.defaults());
         RunningCommand run = cluster.start("h3", run(at("h1"), program))) {
       try {
@@ -68,6 +68,7 @@ class MigrationIT {
         assertEquals(List.of(lh.id(), "h1", "h2", true), List.of(first.get("lh").getAsString(),
             first.get("from").getAsString(), first.get("to").getAsString(), first.get("moved").getAsBoolean()));
         assertTrue(first.get("freeze_ms").getAsDouble() > 0 && first.get("bytes").getAsLong() > 0, first::toString);
+        assertTrue(first.get("rounds").getAsInt() >= 1, () -> "pre-copy is the default: " + first);
         steps.awaitRunning(token, "h2");
         migrate("h2", "python3", "h3");       // by program name, typed on its host
         steps.awaitRunning(token, "h3");
@@ -85,26 +86,62 @@ class MigrationIT {
 
   @Test
   void everyStdinByteIsConsumedOnceAcrossMigrations() throws IOException {
-    Path data = CheckpointSteps.text(scratch.resolve("stdin.txt"), 120);
+    Path data = CheckpointSteps.text(scratch.resolve("stdin.txt"), 191);   // 200 MB
     Path slowCat = scratch.resolve("slowcat.py");
     Files.writeString(slowCat, SLOW_CAT);
     String expected = new String(new ProcessBuilder("sha256sum", data.toString()).start().getInputStream().readAllBytes())
         .split(" ")[0];
-    String script = PYTHON + " " + slowCat + " " + data + " | run sha256sum @ h2";
+    String script = PYTHON + " " + slowCat + " " + data + " | run sha256sum @ '*'";
     try (RunningCommand run = cluster.start("h1", List.of("sh", "-c", script))) {
       try {
-        LhView lh = steps.awaitRunning("sha256sum", "h2");
+        LhView lh = steps.awaitRunningAnywhere("sha256sum");
         CheckpointSteps.sleep(300);
-        migrate("h2", lh.id(), "h3");
-        steps.awaitRunning("sha256sum", "h3");
-        migrate("h3", lh.id(), "h1");
-        steps.awaitRunning("sha256sum", "h1");
-        migrate("h1", lh.id(), "h2");
+        String at = lh.host();
+        for (int move = 0; move < 3; move++) {
+          JsonObject moved = migrate(at, lh.id(), null);   // any willing host but this one
+          at = moved.get("to").getAsString();
+          steps.awaitRunning("sha256sum", at);
+        }
         Result result = run.waitFor(LIMIT);
         assertEquals(0, result.exit(), result::toString);
         assertEquals(expected + "  -\n", result.out(), result::toString);
       } finally {
         steps.killLeftovers("sha256sum");
+      }
+    }
+  }
+
+  /**
+   * A program that rewrites 40 MB/s of its memory and changes its layout every 100 ms
+   * (mappings replaced, pages dropped) moves back and forth by pre-copy and once by
+   * stop-and-copy; then it checks every page of its 64 MiB itself.
+   */
+  @Test
+  void aBusyProgramsMemoryArrivesIntactWithAndWithoutPrecopy() {
+    String churn = FerryHome.locate().resolve("kernel-agent/target/native-test/churn").toString();
+    String token = "64";
+    try (RunningCommand run = cluster.start("h3", run(at("h1"), List.of(churn, token, "40", "--layout", "--ticks")))) {
+      try {
+        run.awaitStdout("tick 3\n", LIMIT);
+        LhView lh = steps.awaitRunning("churn", "h1");
+        JsonObject there = migrate("h1", lh.id(), "h2");
+        JsonObject back = migrate("h2", lh.id(), "h1");
+        for (JsonObject r : List.of(there, back)) {
+          assertTrue(r.get("rounds").getAsInt() >= 1 && !r.get("tracker").getAsString().isEmpty(), r::toString);
+          assertEquals(r.get("rounds").getAsInt() + 1, r.getAsJsonArray("round_pages").size(), r::toString);
+          assertTrue(r.get("bytes").getAsLong() >= r.get("resident_bytes").getAsLong() / 2, r::toString);
+        }
+        Result plain = cluster.exec("h1", List.of("migrateprog", "--json", "--no-precopy", lh.id(), "--to", "h3"));
+        assertEquals(0, plain.exit(), plain::toString);
+        JsonObject stopAndCopy = JsonParser.parseString(plain.out().trim()).getAsJsonObject();
+        assertEquals(0, stopAndCopy.get("rounds").getAsInt(), stopAndCopy::toString);
+        LhView moved = steps.awaitRunning("churn", "h3");
+        cluster.exec("h3", List.of("sh", "-c", "kill -USR1 " + moved.processes().get(0).hostPid()));
+        run.awaitStdout("check ok " + 64 * 256 + "\n", LIMIT);
+        String out = new String(run.stdoutSoFar(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(!out.contains("check bad"), out);
+      } finally {
+        steps.killLeftovers("churn");
       }
     }
   }

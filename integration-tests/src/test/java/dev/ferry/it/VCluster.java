@@ -149,6 +149,18 @@ public final class VCluster implements BeforeAllCallback, AfterAllCallback,
     return RunningCommand.start(full, options.env("FERRY_VCLUSTER", name));
   }
 
+  /** {@code vcluster link HOST down|up}: unplugs or plugs back the host's network cable. */
+  public void link(String host, boolean up) {
+    ExecOptions options = ExecOptions.defaults().env("FERRY_VCLUSTER", name);
+    try (RunningCommand running = RunningCommand.start(
+        List.of(vcluster().toString(), "link", host, up ? "up" : "down"), options)) {
+      Result result = running.waitFor();
+      if (result.exit() != 0) {
+        throw new AssertionError("vcluster link " + host + (up ? " up" : " down") + " failed: " + result);
+      }
+    }
+  }
+
   /** {@code lhosts --json} on {@code host}, which must succeed. */
   public List<LhView> lhosts(String host) {
     Result result = exec(host, List.of("lhosts", "--json"));

@@ -106,6 +106,31 @@ public final class CgroupTree {
         return "cgroup v1 " + freezer + " (freezer)" + (cpuacct == null ? "" : ", " + cpuacct + " (cpuacct)");
     }
 
+    /**
+     * At start: removes the empty {@code lh-*} cgroups a previous manager left behind (one
+     * SIGKILLed while it received a migration leaves the half-built LH's cgroup: its restore
+     * stub dies with it, by PTRACE_O_EXITKILL). Cgroups that still hold processes are kept
+     * (the kernel refuses to remove them); returns the names removed.
+     */
+    public List<String> removeEmptyLeftovers() throws IOException {
+        List<String> removed = new ArrayList<>();
+        for (Path parent : parents()) {
+            try (var children = Files.newDirectoryStream(parent, "lh-*")) {
+                for (Path child : children) {
+                    if (Files.isDirectory(child) && CgroupFiles.pids(child.resolve("cgroup.procs")).isEmpty()) {
+                        try {
+                            Files.delete(child);
+                            removed.add(child.toString());
+                        } catch (IOException busy) {
+                            // a process entered it meanwhile, or it has children: keep it
+                        }
+                    }
+                }
+            }
+        }
+        return removed;
+    }
+
     /** Removes the parent directories if no LH cgroup is left in them (at shutdown). */
     public void removeEmpty() {
         for (Path parent : parents()) {

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import dev.ferry.agent.rebuild.ProcessRebuild;
 import dev.ferry.agent.rebuild.RebuildException;
+import dev.ferry.proto.v1.LhImage;
 
 /**
  * Starts programs as logical hosts: creates the LH's cgroup and runs ferry-init (launcher, then
@@ -149,9 +150,6 @@ public final class LhLauncher {
      * reports either as usual.
      */
     public LaunchedLh restore(String lhId, CapturedLh image, PhaseTimer timer, boolean startFrozen) throws LaunchException {
-        if (!Files.isExecutable(initBinary)) {
-            throw new LaunchException("ferry-init not found or not executable: " + initBinary);
-        }
         try {
             ProcessRebuild.verify(image, HostCompatibility.local(initBinary));
         } catch (RebuildException e) {
@@ -160,7 +158,20 @@ public final class LhLauncher {
             throw new LaunchException("learning this host's CPU features: " + e.getMessage(), e);
         }
         timer.mark("verify");
-        int lhPid = image.image().getProcesses(0).getPid();
+        RestoreStub stub = startStub(lhId, image.image().getProcesses(0).getPid());
+        timer.mark("launch stub");
+        return stub.complete(image.image(), startFrozen, frozen -> new ProcessRebuild(timer).rebuild(stub.hostPid(), image, frozen));
+    }
+
+    /**
+     * The first half of a restore, for pre-copy: the LH's cgroup and a restore stub (ferry-init
+     * --restore) at the program's pid in a fresh pid namespace, stopped and waiting to be
+     * filled. {@link RestoreStub#close} removes it all if the restore does not complete.
+     */
+    public RestoreStub startStub(String lhId, int lhPid) throws LaunchException {
+        if (!Files.isExecutable(initBinary)) {
+            throw new LaunchException("ferry-init not found or not executable: " + initBinary);
+        }
         LhCgroup cgroup;
         try {
             cgroup = cgroups.create(lhId);
@@ -179,21 +190,83 @@ public final class LhLauncher {
             cgroup.remove();
             throw new LaunchException("starting " + initBinary + " to restore LH " + lhId + ": " + e.getMessage(), e);
         }
-        try {
-            int stub = lh.programHostPid();
-            if (stub < 0) {
-                throw new RebuildException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
-            }
-            timer.mark("launch stub");
-            CompletableFuture<Void> stdin = PendingStdin.write(lh, stub, image.pendingStdin(), startFrozen);
-            new ProcessRebuild(timer).rebuild(stub, image, startFrozen ? cgroup : null);
-            stdin.get(10, TimeUnit.SECONDS);   // done already when frozen
-            return lh;
-        } catch (RebuildException | IOException | RuntimeException | InterruptedException | ExecutionException | TimeoutException e) {
+        int stub = lh.programHostPid();
+        if (stub < 0) {
             cgroup.killAll();
-            String why = e instanceof ExecutionException ? e.getCause().getMessage()
-                    : e instanceof TimeoutException ? "the program did not read its unread stdin back within 10 s" : e.getMessage();
-            throw new LaunchException(e instanceof RebuildException ? why : "restoring LH " + lhId + ": " + why, e);
+            throw new LaunchException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
+        }
+        return new RestoreStub(lhId, lh, stub);
+    }
+
+    /** Checks an image against this host before anything is built for it. */
+    public void verify(CapturedLh image) throws LaunchException {
+        try {
+            ProcessRebuild.verify(image, HostCompatibility.local(initBinary));
+        } catch (RebuildException e) {
+            throw new LaunchException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new LaunchException("learning this host's CPU features: " + e.getMessage(), e);
+        }
+    }
+
+    /** This host's CPU state layout and kernel, as a restore checks them. */
+    public dev.ferry.proto.v1.HostFeatures hostFeatures() throws IOException {
+        return HostCompatibility.local(initBinary);
+    }
+
+    /** A restore stub waiting to be filled: see {@link #startStub}. */
+    public static final class RestoreStub implements AutoCloseable {
+        private final String lhId;
+        private final LaunchedProcess launched;
+        private final int hostPid;
+        private boolean completed;
+
+        RestoreStub(String lhId, LaunchedProcess launched, int hostPid) {
+            this.lhId = lhId;
+            this.launched = launched;
+            this.hostPid = hostPid;
+        }
+
+        /** The stub's host pid: it becomes the program. */
+        public int hostPid() {
+            return hostPid;
+        }
+
+        public LhCgroup cgroup() {
+            return launched.cgroup();
+        }
+
+        /** Fills the stub and hands it back as the LH ({@code startFrozen}: see {@link #restore(String, CapturedLh, PhaseTimer, boolean)}). */
+        public interface Filler {
+            void fill(LhCgroup freezeIn) throws Exception;
+        }
+
+        /**
+         * Writes the program's unread stdin into its new pipe, runs {@code filler} (which
+         * rebuilds the process, frozen in the LH's cgroup when {@code startFrozen}), and returns
+         * the LH. On failure everything of the LH is killed.
+         */
+        public LaunchedLh complete(LhImage image, boolean startFrozen, Filler filler) throws LaunchException {
+            try {
+                CompletableFuture<Void> stdin = PendingStdin.write(launched, hostPid, image.getPendingStdin().toByteArray(), startFrozen);
+                filler.fill(startFrozen ? launched.cgroup() : null);
+                stdin.get(10, TimeUnit.SECONDS);   // done already when frozen
+                completed = true;
+                return launched;
+            } catch (Exception e) {
+                launched.cgroup().killAll();
+                String why = e instanceof ExecutionException ? e.getCause().getMessage()
+                        : e instanceof TimeoutException ? "the program did not read its unread stdin back within 10 s" : e.getMessage();
+                throw new LaunchException(e instanceof RebuildException ? why : "restoring LH " + lhId + ": " + why, e);
+            }
+        }
+
+        /** Kills and removes what an uncompleted restore left. */
+        @Override
+        public void close() {
+            if (!completed) {
+                launched.cgroup().killAll();
+            }
         }
     }
 

@@ -63,6 +63,27 @@ class CaptureRefusalTest {
     }
 
     @Test
+    void aProgramStoppedBySigstopIsRefusedAndStaysStopped() throws Exception {
+        LaunchSpec spec = spec(PY, "-c", "import sys\n" + WAIT);
+        LaunchedLh lh = lhs.launch(spec);
+        BufferedReader out = new BufferedReader(new InputStreamReader(lh.stdout()));
+        assertEquals("ready", out.readLine());
+        Path status = Path.of("/proc", Integer.toString(lh.programHostPid()), "status");
+        lh.signalGroup(19);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> Files.readString(status).contains("State:\tT"));
+        CaptureRefusedException e = assertThrows(CaptureRefusedException.class,
+                () -> new ProcessCapture().capture(spec.lhId(), lh.cgroup(), AfterCapture.KILL));
+        assertTrue(e.getMessage().contains("it is stopped by a signal"), e.getMessage());
+        assertTrue(Files.readString(status).contains("State:\tT"), "still stopped, as its user left it");
+        lh.signalGroup(18);
+        lh.stdin().write("go\n".getBytes());
+        lh.stdin().flush();
+        assertEquals("alive", out.readLine());
+        assertEquals(0, TestLhs.exit(lh).shellCode());
+    }
+
+    @Test
     void twoThreadsAreRefused() throws Exception {
         String why = refuse("import threading,sys,time\n"
                 + "threading.Thread(target=lambda: time.sleep(60), daemon=True).start()\n"

@@ -137,4 +137,26 @@ class LhCgroupTest {
         lhs.tree.create("leftover").remove();
         leftover.remove();
     }
+
+    @ParameterizedTest(name = "cgroup2={0}")
+    @ValueSource(booleans = {true, false})
+    void aStartingManagerRemovesEmptyLeftoversAndKeepsBusyOnes(boolean v2) throws Exception {
+        useCgroupV2(v2);
+        LaunchedLh busy = lhs.launch(spec("sleep", "100"));
+        await().atMost(WAIT).until(() -> busy.cgroup().hostPids().size() == (v2 ? 2 : 3));
+        LhCgroup leftover = lhs.tree.create("crashed");
+        try {
+            List<String> removed = lhs.tree.removeEmptyLeftovers();
+            assertEquals(leftover.procsFiles().size(), removed.size(), removed.toString());
+            assertTrue(removed.stream().allMatch(p -> p.endsWith("/lh-crashed")), removed.toString());
+            for (Path procs : leftover.procsFiles()) {
+                assertFalse(Files.exists(procs.getParent()), procs.getParent() + " is still there");
+            }
+            for (Path procs : busy.cgroup().procsFiles()) {
+                assertTrue(Files.exists(procs), procs + " was removed while it held the LH");
+            }
+        } finally {
+            leftover.remove();
+        }
+    }
 }

@@ -25,6 +25,15 @@ final class Json {
         return this;
     }
 
+    Json unsignedList(String key, List<Long> values) {
+        key(key).append('[');
+        for (int i = 0; i < values.size(); i++) {
+            out.append(i > 0 ? "," : "").append(Long.toUnsignedString(values.get(i)));
+        }
+        out.append(']');
+        return this;
+    }
+
     /** Non-finite numbers have no JSON form; they are written as null. */
     Json number(String key, double value) {
         key(key).append(Double.isFinite(value) ? Double.toString(value) : "null");

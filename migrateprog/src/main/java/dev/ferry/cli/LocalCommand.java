@@ -65,6 +65,28 @@ abstract class LocalCommand {
         }
     }
 
+    /**
+     * Like {@link #ask(LocalRequest, Parser)} for answers that come after interim replies
+     * (progress): each reply {@code interim} accepts goes to {@code onInterim}, the first other
+     * one is the answer.
+     */
+    <T extends MessageLite> T ask(LocalRequest request, Parser<T> parser, java.util.function.Predicate<T> interim,
+                                  java.util.function.Consumer<T> onInterim) throws IOException, ManagerSocket.UnreachableException {
+        try (FrameChannel channel = ManagerSocket.connect(socket)) {
+            channel.send(request);
+            for (;;) {
+                T answer = channel.receive(parser);
+                if (answer == null) {
+                    throw new IOException("the program manager closed the connection without an answer");
+                }
+                if (!interim.test(answer)) {
+                    return answer;
+                }
+                onInterim.accept(answer);
+            }
+        }
+    }
+
     int print(String text) {
         try {
             stdout.write(text.getBytes(StandardCharsets.UTF_8));

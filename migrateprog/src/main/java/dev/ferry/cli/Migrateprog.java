@@ -4,6 +4,7 @@ import dev.ferry.proto.v1.CheckpointReply;
 import dev.ferry.proto.v1.CheckpointRequest;
 import dev.ferry.proto.v1.CheckpointResult;
 import dev.ferry.proto.v1.LocalRequest;
+import dev.ferry.proto.v1.MigrateProgress;
 import dev.ferry.proto.v1.MigrateReply;
 import dev.ferry.proto.v1.MigrateRequest;
 import dev.ferry.proto.v1.MigrateResult;
@@ -70,9 +71,15 @@ public final class Migrateprog extends LocalCommand {
     }
 
     private int migrate(MigrateprogArguments arguments) throws IOException, ManagerSocket.UnreachableException {
+        boolean showProgress = arguments.progress().equals("on") || arguments.progress().equals("auto") && stderrIsTerminal();
         MigrateReply reply = ask(LocalRequest.newBuilder().setMigrate(MigrateRequest.newBuilder()
                 .addAllTargets(arguments.targets()).setTo(arguments.to()).setDestroyIfStuck(arguments.destroyIfStuck())
-                .setNoPrecopy(arguments.noPrecopy())).build(), MigrateReply.parser());
+                .setNoPrecopy(arguments.noPrecopy())).build(), MigrateReply.parser(), MigrateReply::hasProgress,
+                r -> {
+                    if (showProgress) {
+                        diagnostics.line(progressLine(r.getProgress()));
+                    }
+                });
         if (reply.hasError()) {
             diagnostics.say(reply.getError().getMessage());
             return exitCodeOf(reply.getError().getCode());
@@ -90,11 +97,35 @@ public final class Migrateprog extends LocalCommand {
         return Math.max(code, printed);
     }
 
+    static String progressLine(MigrateProgress p) {
+        if (p.getPhase().equals("precopy")) {
+            return String.format("migrateprog: %s (%s) -> %s: round %d, %.1f MB sent (%.1f MB this round), dirtied %.1f MB/s",
+                    p.getLhId(), p.getProgram(), p.getTo(), p.getRound(), p.getBytesSent() / 1e6, p.getRoundBytes() / 1e6,
+                    p.getDirtyMbS());
+        }
+        return String.format("migrateprog: %s (%s) -> %s: %s, %.1f MB sent", p.getLhId(), p.getProgram(), p.getTo(),
+                p.getPhase().equals("freeze") ? "frozen, sending the rest" : "committing", p.getBytesSent() / 1e6);
+    }
+
+    /** Whether fd 2 is a terminal (progress is for people watching). */
+    private static boolean stderrIsTerminal() {
+        try {
+            String target = java.nio.file.Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     static String json(MigrateResult r) {
         Json j = new Json().string("lh", r.getLhId()).string("program", r.getProgram()).string("from", r.getFrom())
                 .string("to", r.getTo()).number("rounds", r.getRounds()).unsigned("bytes", r.getBytes())
                 .number("freeze_ms", round(r.getFreezeMs())).number("total_ms", round(r.getTotalMs()))
                 .bool("moved", r.getMoved()).bool("destroyed", r.getDestroyed());
+        if (r.getMoved()) {
+            j.unsignedList("round_pages", r.getRoundPagesList()).unsigned("resident_bytes", r.getResidentBytes())
+                    .string("tracker", r.getTracker());
+        }
         if (!r.getError().isEmpty()) {
             j.string("error", r.getError());
         }
@@ -103,11 +134,14 @@ public final class Migrateprog extends LocalCommand {
 
     static String text(MigrateResult r) {
         if (!r.getMoved()) {
-            return String.format("%s (%s) %s %s", r.getLhId(), r.getProgram(), r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
+            // A move that failed early may not know the program's name: no empty "()".
+            String program = r.getProgram().isEmpty() ? "" : " (" + r.getProgram() + ")";
+            return String.format("%s%s %s %s", r.getLhId(), program, r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
         }
-        return String.format("%s (%s) moved %s -> %s: %.1f MiB in %d pre-copy rounds, frozen %.1f ms, %.1f ms in all",
-                r.getLhId(), r.getProgram(), r.getFrom(), r.getTo(), r.getBytes() / 1048576.0, r.getRounds(),
-                r.getFreezeMs(), r.getTotalMs());
+        String how = r.getTracker().isEmpty() ? "stop-and-copy" : r.getRounds() + " pre-copy rounds (" + r.getTracker() + ")";
+        return String.format("%s (%s) moved %s -> %s: %s, pages per round %s, %.1f MiB sent (resident %.1f MiB), frozen %.1f ms,"
+                        + " %.1f ms in all", r.getLhId(), r.getProgram(), r.getFrom(), r.getTo(), how, r.getRoundPagesList(),
+                r.getBytes() / 1048576.0, r.getResidentBytes() / 1048576.0, r.getFreezeMs(), r.getTotalMs());
     }
 
     static String json(CheckpointResult r) {
@@ -138,12 +172,17 @@ public final class Migrateprog extends LocalCommand {
             + "  PROG               a program name (as lhosts shows it) on this host; LHID: any LH\n"
             + "\n"
             + "Without --checkpoint: moves PROG (every match here that is yours), LH LHID, or with neither\n"
-            + "every guest program on this host to HOST (--to) or any willing host, while it runs:\n"
-            + "frozen, copied, resumed there; its run keeps every byte of output and input.\n"
+            + "every guest program on this host to HOST (--to) or any willing host, while it runs: the\n"
+            + "destination builds it while pre-copy rounds send its pages (first all, then those written\n"
+            + "meanwhile), then it is frozen briefly for the last pages and its state, and resumes there;\n"
+            + "its run keeps every byte of output and input.\n"
             + "  -n                 destroy a program no host takes (else it stays)\n"
             + "  --to HOST|'*'      the destination (default: any willing host but this one)\n"
+            + "  --no-precopy       freeze it for the whole copy (stop-and-copy, for comparison)\n"
+            + "  --progress         progress lines on stderr (default when stderr is a terminal)\n"
+            + "  --quiet            no progress lines\n"
             + "  --json             one JSON object per LH: lh, program, from, to, rounds, bytes, freeze_ms,\n"
-            + "                     total_ms, moved, destroyed (+ error)\n"
-            + "This version copies while the program is frozen (stop-and-copy); --no-precopy is accepted.\n"
+            + "                     total_ms, moved, destroyed; when moved also round_pages, resident_bytes,\n"
+            + "                     tracker; else error\n"
             + "Exit status: 0 done, 1 not done (the reason on stderr), 2 usage, 255 Ferry failed.\n";
 }

@@ -36,6 +36,19 @@ class MigrateprogArgumentsTest {
         assertEquals("*", a.to());
         assertTrue(a.noPrecopy());
         assertEquals(List.of("sort"), a.targets());
+        assertEquals("auto", a.progress());
+        assertEquals("on", MigrateprogArguments.parse(List.of("--progress", "sort")).progress());
+        assertEquals("off", MigrateprogArguments.parse(List.of("--quiet")).progress());
+    }
+
+    @Test
+    void migrationJsonHasTheIssueKeysAndTheRoundDetails() {
+        String line = Migrateprog.json(dev.ferry.proto.v1.MigrateResult.newBuilder().setLhId("abc").setProgram("churn")
+                .setFrom("h1").setTo("h2").setRounds(2).setBytes(1000).setFreezeMs(12.5).setTotalMs(900).setMoved(true)
+                .addAllRoundPages(List.of(10L, 3L, 1L)).setResidentBytes(40960).setTracker("uffd-wp").build());
+        assertEquals("{\"lh\":\"abc\",\"program\":\"churn\",\"from\":\"h1\",\"to\":\"h2\",\"rounds\":2,\"bytes\":1000,"
+                + "\"freeze_ms\":12.5,\"total_ms\":900.0,\"moved\":true,\"destroyed\":false,\"round_pages\":[10,3,1],"
+                + "\"resident_bytes\":40960,\"tracker\":\"uffd-wp\"}", line);
     }
 
     @Test

@@ -61,6 +61,11 @@ public final class HostState {
         tracker = name;
     }
 
+    /** The tracker's name, or "probing" until the start-up probe has said. */
+    public String tracker() {
+        return tracker;
+    }
+
     public double load() {
         return guestCpu + proc.loadAverage1() * config.loadAverageWeight();
     }

@@ -16,6 +16,7 @@ import dev.ferry.pm.group.HostSelector;
 import dev.ferry.pm.lh.LhRegistry;
 import dev.ferry.pm.local.LocalServer;
 import dev.ferry.pm.migrate.MigrationSource;
+import dev.ferry.pm.migrate.PrecopyPolicy;
 import dev.ferry.pm.migrate.MigrationTarget;
 import dev.ferry.pm.owner.GuestAdmission;
 import dev.ferry.pm.owner.HostedGuests;
@@ -27,6 +28,7 @@ import dev.ferry.pm.peer.PeerAuth;
 import dev.ferry.pm.peer.PeerClients;
 import dev.ferry.pm.peer.PeerService;
 import dev.ferry.pm.peer.Permissions;
+import dev.ferry.pm.peer.TestFaults;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -62,8 +64,37 @@ public final class ProgramManager implements AutoCloseable {
     private volatile ReclaimLoop reclaim;
     private OwnerWatch ownerWatch;
 
+    private final PrecopyPolicy precopy;
+
+    private TestFaults faults = TestFaults.NONE;
+
     public ProgramManager(PmConfig config) {
+        this(config, PrecopyPolicy.DEFAULT, "auto");
+    }
+
+    /** Only for the fault-injection tests: faults this manager injects into its answers (see {@link TestFaults}). */
+    public void injectTestFaults(TestFaults faults) {
+        this.faults = faults;
+        if (faults.active()) {
+            LOG.warning("TEST FAULTS ACTIVE: " + faults + " -- this manager misbehaves on purpose; never use it outside tests");
+        }
+    }
+
+    private final String dirtyTracker;
+
+    /** {@code dirtyTracker}: "auto" (the best one that works here) or a tracker name. */
+    public ProgramManager(PmConfig config, PrecopyPolicy precopy, String dirtyTracker) {
         this.config = config;
+        this.precopy = precopy;
+        this.dirtyTracker = dirtyTracker;
+    }
+
+    private static dev.ferry.proto.v1.HostFeatures hostFeatures(LhLauncher launcher) {
+        try {
+            return launcher.hostFeatures();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("learning this host's CPU features", e);
+        }
     }
 
     public void start() throws IOException {
@@ -72,6 +103,10 @@ public final class ProgramManager implements AutoCloseable {
         ProcFs proc = ProcFs.host();
         cgroups = CgroupTree.probe(config.cgroupName());
         LOG.info("cgroups: " + cgroups.describe());
+        List<String> leftovers = cgroups.removeEmptyLeftovers();
+        if (!leftovers.isEmpty()) {
+            LOG.info("removed empty LH cgroups a previous manager left: " + leftovers);
+        }
         registry = new LhRegistry(config.hostName(),
                 new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
         InputSources ownerInput = config.onlyInputDevices() ? InputSources.only(config.inputDevices())
@@ -103,13 +138,20 @@ public final class ProgramManager implements AutoCloseable {
                 id -> responder.announce(id, System.currentTimeMillis()), admission);
         Cluster cluster = new Cluster(config, group, hosts, lhCache,
                 new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
-        MigrationSource migrationSource = new MigrationSource(cluster, config.stateDir());
+        LhLauncher launcher = registry.launcher();
+        MigrationSource migrationSource = new MigrationSource(cluster, config.stateDir(), precopy, state::tracker,
+                () -> hostFeatures(launcher));
         reclaim = ReclaimLoop.start(idle, config.owner(), new HostedGuests(registry, migrationSource), () -> volunteer(cluster));
         lhHost.migration(migrationSource,
                 new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
-                .addService(ServerInterceptors.intercept(new PeerService(lhHost), auth.serverInterceptor()))
+                .addService(ServerInterceptors.intercept(new PeerService(lhHost, faults), auth.serverInterceptor()))
                 .maxInboundMessageSize(PeerClients.MAX_MESSAGE)
+                .flowControlWindow(PeerClients.FLOW_WINDOW)
+                .keepAliveTime(PeerClients.KEEPALIVE_TIME_S, TimeUnit.SECONDS)
+                .keepAliveTimeout(PeerClients.KEEPALIVE_TIMEOUT_S, TimeUnit.SECONDS)
+                // Peers ping as often as this side does; the default (5 min) would answer them with GOAWAY.
+                .permitKeepAliveTime(PeerClients.KEEPALIVE_TIME_S / 2, TimeUnit.SECONDS)
                 .executor(pool)
                 .build()
                 .start();
@@ -144,10 +186,18 @@ public final class ProgramManager implements AutoCloseable {
     }
 
     /** Probes on a real child which dirty-page tracker works on this kernel (in the background: it forks). */
-    private static void probeDirtyTracking(HostState state) {
+    private void probeDirtyTracking(HostState state) {
         List<DirtyTrackers.Probe> probes = DirtyTrackers.probeAll();
         String chosen = probes.stream().filter(DirtyTrackers.Probe::works).map(DirtyTrackers.Probe::tracker)
                 .findFirst().orElse(DirtyTrackers.HASH);
+        if (!dirtyTracker.equals("auto")) {
+            boolean works = probes.stream().anyMatch(p -> p.tracker().equals(dirtyTracker) && p.works());
+            if (works) {
+                chosen = dirtyTracker;
+            } else {
+                LOG.warning("--dirty-tracker " + dirtyTracker + " does not work on this kernel; using " + chosen);
+            }
+        }
         state.tracker(chosen);
         LOG.info("dirty-page tracking: " + chosen + " (" + probes.stream()
                 .map(p -> p.tracker() + (p.works() ? " works" : " unavailable: " + p.detail()))

@@ -91,14 +91,47 @@ public final class ProgramManagerMain implements Callable<Integer> {
             description = "watch only the --input-device paths, not the terminals and input devices (a vcluster host watching its own terminal)")
     boolean onlyInputDevices;
 
+    @Option(names = "--dirty-tracker", defaultValue = "auto", description = "dirty-page tracker for pre-copy: auto, uffd-wp, soft-dirty or hash (default ${DEFAULT-VALUE}: the first of those that works here)")
+    String dirtyTracker;
+    @Option(names = "--precopy-max-rounds", defaultValue = "30", description = "pre-copy rounds at most before the freeze (default ${DEFAULT-VALUE})")
+    int precopyMaxRounds;
+    @Option(names = "--precopy-freeze-target-ms", defaultValue = "5", description = "freeze once the dirty pages can be sent within this time at the measured copy rate (default ${DEFAULT-VALUE})")
+    double precopyFreezeTargetMs;
+    @Option(names = "--precopy-min-shrink", defaultValue = "0.8", description = "freeze when two rounds in a row dirty more than this fraction of the previous one (default ${DEFAULT-VALUE})")
+    double precopyMinShrink;
+
+    /** Testing aid, hidden from --help: see TestFaults and README "Testing aids". */
+    @Option(names = "--test-faults", hidden = true, defaultValue = "none")
+    String testFaults;
+
     @Override
     public Integer call() throws Exception {
+        dev.ferry.pm.peer.TestFaults faults;
+        try {
+            faults = dev.ferry.pm.peer.TestFaults.parse(testFaults);
+        } catch (IllegalArgumentException e) {
+            System.err.println("program-manager: " + e.getMessage());
+            return 2;
+        }
+        if (!dirtyTracker.equals("auto") && !dev.ferry.agent.dirty.DirtyTrackers.NAMES.contains(dirtyTracker)) {
+            System.err.println("program-manager: --dirty-tracker must be auto, uffd-wp, soft-dirty or hash, not " + dirtyTracker);
+            return 2;
+        }
+        dev.ferry.pm.migrate.PrecopyPolicy policy;
+        try {
+            policy = new dev.ferry.pm.migrate.PrecopyPolicy(precopyMaxRounds, precopyFreezeTargetMs, precopyMinShrink,
+                    dev.ferry.pm.migrate.PrecopyPolicy.DEFAULT.minFinalBytes());
+        } catch (IllegalArgumentException e) {
+            System.err.println("program-manager: " + e.getMessage());
+            return 2;
+        }
         PmConfig config = new PmConfig(host, InetAddress.getByName(address), port, InetAddress.getByName(group), groupPort,
                 iface, stateDir, socket, key, cgroupName, guestNice,
                 ownerUid == null ? OptionalInt.empty() : OptionalInt.of(ownerUid), !noGuests,
                 maxLoad != null ? maxLoad : 2.0 * Runtime.getRuntime().availableProcessors(), minFreeMem,
                 loadAverageWeight, answerDelayPerLoad, maxAnswerDelay, ownerPolicy(), inputDevices, onlyInputDevices);
-        ProgramManager pm = new ProgramManager(config);
+        ProgramManager pm = new ProgramManager(config, policy, dirtyTracker);
+        pm.injectTestFaults(faults);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             pm.close();

@@ -39,7 +39,7 @@ final class Mappings {
                 continue;
             }
             Mapping.Builder m = Mapping.newBuilder().setStart(a.start()).setEnd(a.end()).setProt(a.prot())
-                    .setShared(a.shared()).setGrowsDown(a.vmFlags().contains("gd")).setOffset(a.offset())
+                    .setShared(a.shared()).setGrowsDown(growsDown(a)).setOffset(a.offset())
                     .addAllVmFlags(a.vmFlags()).setSpecial(special(a));
             if (a.fileBacked()) {
                 String path = a.path().endsWith(DELETED) ? a.path().substring(0, a.path().length() - DELETED.length()) : a.path();
@@ -48,6 +48,15 @@ final class Mappings {
             out.add(m);
         }
         return out;
+    }
+
+    /**
+     * From VmFlags ("gd") when the area came from smaps; an area read from maps (pre-copy
+     * rounds) has no flags, and there only the main stack is known to grow down. Both must
+     * agree: the pre-copy destination keeps pages only where old and new mappings match.
+     */
+    private static boolean growsDown(VmArea a) {
+        return a.vmFlags().contains("gd") || a.vmFlags().isEmpty() && a.path().equals("[stack]");
     }
 
     private static Mapping.Special special(VmArea a) {

@@ -98,12 +98,41 @@ final class PageReader {
         return carried;
     }
 
-    /** Reads one run of at most {@link #RUN} bytes and hands it to the sink (package-private for pre-copy rounds). */
+    /**
+     * Reads one run of at most {@link #RUN} bytes and hands it to the sink (package-private for
+     * pre-copy rounds). When reading a running process ({@link #tolerateChanges}), a run that
+     * cannot be read because the program just unmapped or changed it is noted, not fatal.
+     */
     void readRun(long address, int length, boolean readable, PageSink sink) throws IOException {
         ByteBuffer buf = sink.claim(length).order(ByteOrder.LITTLE_ENDIAN);
-        memory.readInto(Native.getDirectBufferPointer(buf), address, length, readable);
+        try {
+            memory.readInto(Native.getDirectBufferPointer(buf), address, length, readable);
+        } catch (IOException e) {
+            if (missed == null) {
+                throw e;
+            }
+            missed.add(new dev.ferry.agent.dirty.PageRange(address, length));
+            return;
+        }
         emit(address, buf, length, sink);
     }
+
+    /** Runs that could not be read since the last call, and forgets them (null when not tolerating). */
+    java.util.List<dev.ferry.agent.dirty.PageRange> takeMissed() {
+        if (missed == null) {
+            return java.util.List.of();
+        }
+        java.util.List<dev.ferry.agent.dirty.PageRange> out = java.util.List.copyOf(missed);
+        missed.clear();
+        return out;
+    }
+
+    /** From now on runs that cannot be read are noted ({@code true}) or fail the read ({@code false}). */
+    void tolerateChanges(boolean tolerate) {
+        missed = tolerate ? (missed == null ? new java.util.ArrayList<>() : missed) : null;
+    }
+
+    private java.util.List<dev.ferry.agent.dirty.PageRange> missed;
 
     static boolean carry(long entry) {
         return (entry & (PRESENT | SWAPPED)) != 0 && (entry & FILE_OR_SHARED) == 0;

@@ -95,14 +95,36 @@ public final class ProcessCapture {
         }
     }
 
-    /** Called with the finished metadata while the program is still stopped. */
-    private interface Commit {
-        void accept(LhImage image) throws IOException;
+    /**
+     * Captures everything but the pages, for the freeze of a pre-copy migration: the pages came
+     * in the rounds before, the last ones are read by the caller while the LH is frozen (so use
+     * {@link AfterCapture#FREEZE}, or read them first). Mappings carry no page counts.
+     */
+    public LhImage captureState(String lhId, LhCgroup cgroup, AfterCapture after, VmFlagsSnapshot flags)
+            throws CaptureRefusedException, CaptureException {
+        this.flags = flags;
+        return capture(lhId, cgroup, after, null, i -> { });
     }
 
-    private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
-            throws CaptureRefusedException, CaptureException {
-        timer.restart();
+    /** Where the areas' VmFlags come from at a pre-copy freeze (null: read smaps). */
+    private VmFlagsSnapshot flags;
+
+    /**
+     * Refuses, without touching the program, what cannot be captured (threads, a tracer,
+     * sockets and other files, memory kinds): pre-copy asks before it sends anything. The
+     * capture at the freeze checks again.
+     */
+    public void check(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
+        inspect(lhId, cgroup, true);
+    }
+
+    private record Inspected(int hostPid, int lhPid, Path procPid, String who) {}
+
+    /**
+     * {@code full}: also the files and mappings; a pre-copy freeze skips them here (check()
+     * did them before the rounds, and the stopped process is inspected again anyway).
+     */
+    private Inspected inspect(String lhId, LhCgroup cgroup, boolean full) throws CaptureRefusedException, CaptureException {
         int hostPid = ProgramProcess.find(lhId, cgroup, proc);
         Path procPid = Path.of("/proc", Integer.toString(hostPid));
         ProcessStatus status;
@@ -120,6 +142,13 @@ public final class ProcessCapture {
         if (status.tracerPid() != 0) {
             blockers.add(who + ": it is already traced by process " + status.tracerPid());
         }
+        if (status.state() == 'T') {
+            // a job-control stop cannot be carried: the rebuilt process would run on
+            blockers.add(who + ": it is stopped by a signal (SIGSTOP or SIGTSTP); continue it first (kill -CONT, or fg)");
+        }
+        if (!full && blockers.isEmpty()) {
+            return new Inspected(hostPid, lhPid, procPid, who);
+        }
         List<FileDescriptor> fds;
         List<VmArea> areas;
         try {
@@ -132,6 +161,21 @@ public final class ProcessCapture {
         if (!blockers.isEmpty()) {
             throw new CaptureRefusedException(blockers);
         }
+        return new Inspected(hostPid, lhPid, procPid, who);
+    }
+
+    /** Called with the finished metadata while the program is still stopped. */
+    private interface Commit {
+        void accept(LhImage image) throws IOException;
+    }
+
+    private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
+            throws CaptureRefusedException, CaptureException {
+        timer.restart();
+        Inspected it = inspect(lhId, cgroup, sink != null);
+        int hostPid = it.hostPid(), lhPid = it.lhPid();
+        Path procPid = it.procPid();
+        String who = it.who();
         timer.mark("inspect");
         try (TracerThread tracer = new TracerThread("ferry-capture-" + lhId)) {
             return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after, sink, commit));
@@ -166,7 +210,7 @@ public final class ProcessCapture {
             List<String> blockers = new ArrayList<>();
             ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
             List<FileDescriptor> fds = FdTable.inspect(procPid, who, blockers);
-            List<Mapping.Builder> mappings = Mappings.of(VmArea.parseSmaps(Files.readString(procPid.resolve("smaps"))), who, blockers);
+            List<Mapping.Builder> mappings = Mappings.of(areasWithFlags(procPid), who, blockers);
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
@@ -205,6 +249,17 @@ public final class ProcessCapture {
         }
     }
 
+    /** The stopped process' areas with their VmFlags: from the pre-copy snapshot when it still fits, else from smaps. */
+    private List<VmArea> areasWithFlags(Path procPid) throws IOException {
+        if (flags != null) {
+            java.util.Optional<List<VmArea>> known = flags.withFlags(VmArea.parseSmaps(Files.readString(procPid.resolve("maps"))));
+            if (known.isPresent()) {
+                return known.get();
+            }
+        }
+        return VmArea.parseSmaps(Files.readString(procPid.resolve("smaps")));
+    }
+
     /**
      * Leaves the stopped tracee frozen and untraced. A task in a ptrace stop counts as frozen
      * for both freezers, so the cgroup freezes around it; after PTRACE_DETACH the task leaves
@@ -234,7 +289,7 @@ public final class ProcessCapture {
         if (at < 0) {
             throw new CaptureException("no syscall instruction in the vdso of " + hostPid, null);
         }
-        InjectedState injected = InjectedState.read(new SyscallInjector(tracee, vdso.getStart() + at), memory, raw.rsp());
+        InjectedState injected = InjectedState.read(tracee, new SyscallInjector(tracee, vdso.getStart() + at), memory);
 
         ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
         MmFields mm = stat.mmFields().setBrk(injected.brk)
@@ -242,13 +297,14 @@ public final class ProcessCapture {
         byte[] stdin = stdinIsPipe(fds) ? PipeContent.peek(hostPid, 0).unread() : new byte[0];
         List<PipeImage> pipes = PipeContent.privatePipes(hostPid, fds);
         timer.mark("registers, kernel state");
-        long pageCount = new PageReader(hostPid, lhPid, memory).read(mappings, sink);
+        long pageCount = sink == null ? 0 : new PageReader(hostPid, lhPid, memory).read(mappings, sink);
         timer.mark("read pages");
         for (Mapping.Builder m : mappings) {
             if (!m.getPath().isEmpty() && !m.getContentCarried()) {
                 m.setFile(FileIdentities.of(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart()));
             }
         }
+        timer.mark("file identities");
 
         Registers regs = new Registers(raw.toBytes());
         boolean interrupted = regs.normaliseInterruptedSyscall();
@@ -272,7 +328,7 @@ public final class ProcessCapture {
         LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
                 .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p)
                 .setPendingStdin(ByteString.copyFrom(stdin)).addAllPipes(pipes).build();
-        timer.mark("file identities, metadata");
+        timer.mark("metadata");
         return image;
     }
 

@@ -1,21 +1,25 @@
 package dev.ferry.agent.dirty;
 
 import com.sun.jna.Memory;
+import dev.ferry.agent.checkpoint.VmArea;
 import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.proto.v1.PageBatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The portable fallback: hashes every page of every writable private mapping and compares
- * with the previous round. Needs only process_vm_readv and pagemap's present bits (no kernel
- * feature, no change in the target) and reports content changes, so a write of the same bytes
- * does not count. Costs a full read of the tracked memory per round. {@link #start()} takes
- * the first hashes, so the first collect reports only what changed after it.
+ * with what the destination holds: the hash of the bytes a round last sent for the page (handed
+ * over with {@link #sent}), else its hash at the previous collect. Needs only process_vm_readv
+ * and pagemap's present bits (no kernel feature, no change in the target) and reports content
+ * changes, so a write of the same bytes does not count. Costs a full read of the tracked memory
+ * per collect plus a hash of what each round read. {@link #start()} takes the first hashes, so
+ * the first collect reports only what changed after it (or after round 1 read it, once that round
+ * is handed to {@link #sent}). An anonymous page that is not there hashes as a page of zeros,
+ * which is what it reads as; one of a file mapping reads as the file and hashes as "absent".
  */
 final class HashTracker implements DirtyTracker {
     private static final int READ_BYTES = 4 << 20;
@@ -26,8 +30,8 @@ final class HashTracker implements DirtyTracker {
     private final ByteBuffer view = buffer.getByteBuffer(0, READ_BYTES).order(ByteOrder.nativeOrder());
     private Pagemap pagemap;
     private RemoteMemory memory;
-    /** Page hashes of each tracked range, by its start address. */
-    private TreeMap<Long, long[]> hashes;
+    /** What each tracked page is compared with: its hash at the last collect, or as a round last sent it. */
+    private ReferenceHashes reference;
 
     HashTracker(int pid) {
         this.pid = pid;
@@ -41,59 +45,58 @@ final class HashTracker implements DirtyTracker {
 
     @Override
     public void start() throws IOException {
-        if (hashes != null) {
+        if (reference != null) {
             throw new IllegalStateException("already started");
         }
         pagemap = new Pagemap(pid);
         memory = new RemoteMemory(pid);
-        hashes = new TreeMap<>();
+        reference = new ReferenceHashes();
         collect();
     }
 
     @Override
     public DirtyPages collect() throws IOException {
-        if (hashes == null) {
+        if (reference == null) {
             throw new IllegalStateException("not started");
         }
         MappingDiff.Round round = diff.next();
-        TreeMap<Long, long[]> now = new TreeMap<>();
+        RangeSet anonymous = anonymous(round.areas());
+        ReferenceHashes now = new ReferenceHashes();
         List<PageRange> changed = new ArrayList<>();
         for (PageRange r : round.tracked().ranges()) {
-            long[] current = hashRange(r);
-            compare(r, current, changed);
-            now.put(r.start(), current);
+            long[] current = hashRange(r, anonymous.intersect(RangeSet.of(List.of(r))));
+            reference.addChanged(r, current, changed);
+            now.put(r, current);
         }
-        hashes = now;
+        reference = now;
         return new DirtyPages(RangeSet.of(changed), round.fresh(), round.unmapped());
     }
 
-    /** Adds the pages of {@code r} whose hash differs from the previous round's (where there was one). */
-    private void compare(PageRange r, long[] current, List<PageRange> changed) {
-        Long from = hashes.floorKey(r.start());
-        Map<Long, long[]> overlapping = hashes.subMap(from == null ? r.start() : from, true, r.end(), false);
-        for (Map.Entry<Long, long[]> old : overlapping.entrySet()) {
-            long oldStart = old.getKey();
-            long[] before = old.getValue();
-            long start = Math.max(oldStart, r.start());
-            long end = Math.min(oldStart + before.length * PageRange.PAGE, r.end());
-            long runStart = -1;
-            for (long a = start; a < end; a += PageRange.PAGE) {
-                boolean same = PageHashes.same(before[(int) ((a - oldStart) / PageRange.PAGE)],
-                        current[(int) ((a - r.start()) / PageRange.PAGE)]);
-                if (!same && runStart < 0) {
-                    runStart = a;
-                } else if (same && runStart >= 0) {
-                    changed.add(PageRange.between(runStart, a));
-                    runStart = -1;
-                }
-            }
-            if (runStart >= 0) {
-                changed.add(PageRange.between(runStart, end));
-            }
+    /**
+     * Takes the round's pages as what the destination now holds, hashing the bytes the round
+     * read: not the hash the collect took, since the process may have changed a page in between.
+     */
+    @Override
+    public void sent(List<PageBatch> batches) {
+        if (reference == null) {
+            throw new IllegalStateException("not started");
         }
+        reference.sent(batches);
     }
 
-    private long[] hashRange(PageRange r) throws IOException {
+    /** Where a page that is not there reads as zeros: every mapping that is not of a file. */
+    private static RangeSet anonymous(List<VmArea> areas) {
+        List<PageRange> out = new ArrayList<>();
+        for (VmArea a : areas) {
+            if (!a.fileBacked()) {
+                out.add(PageRange.between(a.start(), a.end()));
+            }
+        }
+        return RangeSet.of(out);
+    }
+
+    /** The hashes of {@code r}'s pages now; {@code anonymous} are its parts where a page that is not there reads as zeros. */
+    private long[] hashRange(PageRange r, RangeSet anonymous) throws IOException {
         long[] out = new long[(int) r.pages()];
         pagemap.read(r, (first, entries) -> {
             int base = (int) ((first - r.start()) / PageRange.PAGE);
@@ -107,6 +110,14 @@ final class HashTracker implements DirtyTracker {
                 }
             }
         });
+        for (PageRange zeros : anonymous.ranges()) {
+            for (long a = zeros.start(); a < zeros.end(); a += PageRange.PAGE) {
+                int i = (int) ((a - r.start()) / PageRange.PAGE);
+                if (out[i] == PageHashes.ABSENT) {
+                    out[i] = PageHashes.ZERO;   // as a round reads it, and as it is at the destination
+                }
+            }
+        }
         return out;
     }
 
@@ -143,7 +154,7 @@ final class HashTracker implements DirtyTracker {
 
     @Override
     public void close() {
-        hashes = null;
+        reference = null;
         if (pagemap != null) {
             pagemap.close();
             pagemap = null;

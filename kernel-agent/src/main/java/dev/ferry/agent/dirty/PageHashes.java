@@ -5,14 +5,17 @@ import java.nio.ByteBuffer;
 /**
  * A 64-bit hash per page, in four independent lanes of xxHash64's round (multiply, rotate,
  * multiply) so the CPU overlaps them: about as fast as the memory can be read. Two values are
- * reserved and never produced by {@link #ofPage}: {@link #ABSENT} (no page: never touched or
- * dropped) and {@link #UNKNOWN} (could not be read: differs from everything, even itself).
+ * reserved and never produced by {@link #ofPage}: {@link #ABSENT} (no page in a file mapping,
+ * which reads as the file) and {@link #UNKNOWN} (could not be read: differs from everything,
+ * even itself). {@link #ZERO} is the hash of a page of zeros: what an anonymous page that is not
+ * there reads as, and what a zero run of a pre-copy round puts at the destination.
  */
 final class PageHashes {
     static final long ABSENT = 0, UNKNOWN = 1;
 
     private static final long P1 = 0x9E3779B185EBCA87L, P2 = 0xC2B2AE3D27D4EB4FL, P3 = 0x165667B19E3779F9L;
     private static final int PAGE = (int) PageRange.PAGE;
+    static final long ZERO = ofPage(ByteBuffer.allocate(PAGE), 0);
 
     private PageHashes() {}
 

@@ -69,6 +69,40 @@ final class PagemapScan {
         }
     }
 
+    /**
+     * Adds the pages of {@code range} that are neither present nor swapped (never touched, or
+     * dropped with MADV_DONTNEED) to {@code absent}: one walk in the kernel instead of reading
+     * eight bytes of pagemap per page. Protects nothing.
+     */
+    void absent(PageRange range, List<PageRange> absent) throws ScanFailed {
+        long notThere = DirtyCalls.PAGE_IS_PRESENT | DirtyCalls.PAGE_IS_SWAPPED;
+        long start = range.start();
+        while (start < range.end()) {
+            vec.clear();
+            arg.clear();
+            arg.setLong(0, 96);
+            arg.setLong(16, start);
+            arg.setLong(24, range.end());
+            arg.setLong(40, Pointer.nativeValue(vec));
+            arg.setLong(48, REGIONS);
+            arg.setLong(64, notThere);   // category_inverted
+            arg.setLong(72, notThere);   // category_mask: both bits clear
+            arg.setLong(88, notThere);   // return_mask
+            int filled;
+            try {
+                filled = C.ioctl(pagemapFd, DirtyCalls.PAGEMAP_SCAN, arg);
+            } catch (LastErrorException e) {
+                throw new ScanFailed(e.getErrorCode());
+            }
+            collect(filled, absent);
+            long walkEnd = arg.getLong(32);
+            if (walkEnd <= start) {
+                return;
+            }
+            start = walkEnd;
+        }
+    }
+
     private void collect(int count, List<PageRange> written) {
         for (int i = 0; i < count; i++) {
             long s = vec.getLong((long) i * REGION_BYTES), e = vec.getLong((long) i * REGION_BYTES + 8);

@@ -9,8 +9,8 @@ import java.util.List;
  * tracker covers, what appeared or vanished between two readings of the maps. User-space
  * addresses are below 2^63, so plain signed comparisons are right.
  */
-final class RangeSet {
-    static final RangeSet EMPTY = new RangeSet(List.of());
+public final class RangeSet {
+    public static final RangeSet EMPTY = new RangeSet(List.of());
 
     private final List<PageRange> ranges;
 
@@ -19,7 +19,7 @@ final class RangeSet {
     }
 
     /** Any ranges, overlapping or touching ones merged. */
-    static RangeSet of(List<PageRange> any) {
+    public static RangeSet of(List<PageRange> any) {
         List<PageRange> sorted = new ArrayList<>(any);
         sorted.sort(Comparator.comparingLong(PageRange::start));
         List<PageRange> out = new ArrayList<>();
@@ -41,25 +41,25 @@ final class RangeSet {
         return new RangeSet(out);
     }
 
-    List<PageRange> ranges() {
+    public List<PageRange> ranges() {
         return ranges;
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return ranges.isEmpty();
     }
 
-    long bytes() {
+    public long bytes() {
         return ranges.stream().mapToLong(PageRange::length).sum();
     }
 
-    RangeSet union(RangeSet other) {
+    public RangeSet union(RangeSet other) {
         List<PageRange> all = new ArrayList<>(ranges);
         all.addAll(other.ranges);
         return of(all);
     }
 
-    RangeSet intersect(RangeSet other) {
+    public RangeSet intersect(RangeSet other) {
         List<PageRange> out = new ArrayList<>();
         int i = 0, j = 0;
         while (i < ranges.size() && j < other.ranges.size()) {
@@ -77,7 +77,7 @@ final class RangeSet {
         return new RangeSet(out);
     }
 
-    RangeSet minus(RangeSet other) {
+    public RangeSet minus(RangeSet other) {
         List<PageRange> out = new ArrayList<>();
         int j = 0;
         for (PageRange a : ranges) {

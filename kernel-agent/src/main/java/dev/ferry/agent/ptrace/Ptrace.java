@@ -3,6 +3,7 @@ package dev.ferry.agent.ptrace;
 /** ptrace(2) requests and wait(2) flags used by the tracer (x86_64 values). */
 final class Ptrace {
     static final int PEEKDATA = 2;
+    static final int CONT = 7;
     static final int SINGLESTEP = 9;
     static final int DETACH = 17;
     static final int GETREGSET = 0x4204;

@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
 public final class Registers {
     public static final int SIZE = 27 * 8;
 
-    static final int R10 = 7, R9 = 8, R8 = 9, RAX = 10, RDX = 12, RSI = 13, RDI = 14, ORIG_RAX = 15,
+    static final int R13 = 2, R12 = 3, R10 = 7, R9 = 8, R8 = 9, RAX = 10, RDX = 12, RSI = 13, RDI = 14, ORIG_RAX = 15,
             RIP = 16, RSP = 19, FS_BASE = 21;
 
     private final ByteBuffer bytes;

@@ -12,6 +12,7 @@ public final class Syscalls {
     public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x100, MAP_FIXED_NOREPLACE = 0x100000;
     public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
+    public static final int MADV_DONTNEED = 4;
     public static final int MADV_DONTFORK = 10, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16,
             MADV_WIPEONFORK = 18;
     public static final int PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,

@@ -131,6 +131,19 @@ public final class Tracee {
         }
     }
 
+    /**
+     * Runs the tracee from its current registers until it stops with SIGTRAP (an int3 of
+     * injected code). Any other stop is an error.
+     */
+    void runToTrap() throws TraceException {
+        call("PTRACE_CONT", Ptrace.CONT, 0, 0);
+        int status = awaitStop();
+        if (stopSignal(status) != Ptrace.SIGTRAP) {
+            throw new TraceException("process " + pid + " stopped with signal " + stopSignal(status)
+                    + " instead of the injected code's trap");
+        }
+    }
+
     /** Lets the tracee run on (with the registers it has now). Harmless if already detached. */
     public void detach() {
         if (!attached) {

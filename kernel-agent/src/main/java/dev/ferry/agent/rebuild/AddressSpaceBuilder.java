@@ -44,6 +44,10 @@ final class AddressSpaceBuilder {
         return scratch;
     }
 
+    SyscallInjector inject() {
+        return inject;
+    }
+
     /** Writes a NUL-terminated string into the scratch page and returns its address. */
     long string(String s) throws IOException {
         byte[] b = (s + "\0").getBytes(StandardCharsets.UTF_8);
@@ -55,21 +59,10 @@ final class AddressSpaceBuilder {
     }
 
     void build(List<VmArea> stub, ProcessImage image, List<PageBatch> pages) throws TraceException, IOException, RebuildException {
-        List<long[]> taken = new ArrayList<>();
-        stub.forEach(a -> taken.add(new long[] {a.start(), a.end()}));
-        image.getMappingsList().forEach(m -> taken.add(new long[] {m.getStart(), m.getEnd()}));
-        scratch = FreeAddress.find(PAGE, taken);
-        inject.check("mmap scratch", MMAP, scratch, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-        for (VmArea a : stub) {
-            if (!a.isVdsoFamily() && !a.path().equals("[vsyscall]")) {
-                inject.check("munmap stub " + a.path(), MUNMAP, a.start(), a.length());
-            }
-        }
-        moveVdso(stub, image, taken);
+        prepare(stub, image.getMappingsList());
         for (Mapping m : image.getMappingsList()) {
-            if (m.getSpecial() == Mapping.Special.NONE || m.getSpecial() == Mapping.Special.HEAP
-                    || m.getSpecial() == Mapping.Special.STACK) {
-                map(m);
+            if (isRegular(m)) {
+                map(m, m.getStart(), m.getEnd(), m.getCarriedPages() > 0 ? m.getProt() | PROT_READ | PROT_WRITE : m.getProt());
             }
         }
         timer.mark("map");
@@ -82,10 +75,61 @@ final class AddressSpaceBuilder {
         }
     }
 
+    /**
+     * Empties the stub for {@code mappings}: a scratch page free in both layouts, every stub
+     * mapping unmapped but the vdso family, which moves to where the captured process had it.
+     */
+    void prepare(List<VmArea> stub, List<Mapping> mappings) throws TraceException, RebuildException {
+        List<long[]> taken = new ArrayList<>();
+        stub.forEach(a -> taken.add(new long[] {a.start(), a.end()}));
+        mappings.forEach(m -> taken.add(new long[] {m.getStart(), m.getEnd()}));
+        scratch = FreeAddress.find(PAGE, taken);
+        inject.check("mmap scratch", MMAP, scratch, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        for (VmArea a : stub) {
+            if (!a.isVdsoFamily() && !a.path().equals("[vsyscall]")) {
+                inject.check("munmap stub " + a.path(), MUNMAP, a.start(), a.length());
+            }
+        }
+        moveVdso(stub, mappings, taken);
+    }
+
+    /** Moves the scratch page when one of {@code mappings} now needs its address. */
+    void keepScratchClearOf(List<Mapping> mappings) throws TraceException, RebuildException {
+        boolean clash = mappings.stream().anyMatch(m -> m.getStart() < scratch + PAGE && scratch < m.getEnd());
+        if (!clash) {
+            return;
+        }
+        List<long[]> taken = new ArrayList<>();
+        mappings.forEach(m -> taken.add(new long[] {m.getStart(), m.getEnd()}));
+        taken.add(new long[] {scratch, scratch + PAGE});
+        long moved = FreeAddress.find(PAGE, taken);
+        inject.check("mremap scratch", MREMAP, scratch, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, moved);
+        scratch = moved;
+    }
+
+    /** Mappings the rebuild creates itself (the kernel provides the vdso family and vsyscall). */
+    static boolean isRegular(Mapping m) {
+        return m.getSpecial() == Mapping.Special.NONE || m.getSpecial() == Mapping.Special.HEAP
+                || m.getSpecial() == Mapping.Special.STACK;
+    }
+
+    void unmap(long from, long to) throws TraceException {
+        inject.check("munmap " + Long.toHexString(from), MUNMAP, from, to - from);
+    }
+
+    /** Drops the pages of [at, at + length) of an anonymous mapping: they read as zeros again. */
+    void discard(long at, long length) throws TraceException {
+        inject.check("madvise dontneed " + Long.toHexString(at), MADVISE, at, length, MADV_DONTNEED);
+    }
+
+    void protect(long from, long to, int prot) throws TraceException {
+        inject.check("mprotect " + Long.toHexString(from), MPROTECT, from, to - from, prot);
+    }
+
     /** The kernel's vvar/vvar_vclock/vdso must keep their relative layout: one delta for all. */
-    private void moveVdso(List<VmArea> stub, ProcessImage image, List<long[]> taken) throws TraceException, RebuildException {
+    private void moveVdso(List<VmArea> stub, List<Mapping> mappings, List<long[]> taken) throws TraceException, RebuildException {
         List<VmArea> from = stub.stream().filter(VmArea::isVdsoFamily).sorted(Comparator.comparingLong(VmArea::start)).toList();
-        List<Mapping> to = image.getMappingsList().stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO
+        List<Mapping> to = mappings.stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO
                 || m.getSpecial() == Mapping.Special.VVAR || m.getSpecial() == Mapping.Special.VVAR_VCLOCK)
                 .sorted(Comparator.comparingLong(Mapping::getStart)).toList();
         if (from.size() != to.size() || from.isEmpty()) {
@@ -120,25 +164,28 @@ final class AddressSpaceBuilder {
         }
     }
 
-    private void map(Mapping m) throws TraceException, IOException {
-        long length = m.getEnd() - m.getStart();
-        int prot = m.getCarriedPages() > 0 ? m.getProt() | PROT_READ | PROT_WRITE : m.getProt();
+    /**
+     * Maps [from, to) of {@code m} (all of it, or a piece the rebuild lacks) with {@code prot};
+     * a file piece maps the file at the matching offset.
+     */
+    void map(Mapping m, long from, long to, int prot) throws TraceException, IOException {
+        long length = to - from;
         int flags = (m.getShared() ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE | (m.getGrowsDown() ? MAP_GROWSDOWN : 0);
         long got;
         if (anonymous(m)) {
-            got = inject.check("mmap anonymous " + Long.toHexString(m.getStart()), MMAP, m.getStart(), length, prot,
+            got = inject.check("mmap anonymous " + Long.toHexString(from), MMAP, from, length, prot,
                     flags | MAP_ANONYMOUS, -1, 0);
         } else {
             int access = m.getShared() && (m.getProt() & PROT_WRITE) != 0 ? 2 : O_RDONLY;
             long fd = inject.check("open " + m.getPath(), OPENAT, AT_FDCWD, string(m.getPath()), access | O_CLOEXEC, 0);
             try {
-                got = inject.check("mmap " + m.getPath(), MMAP, m.getStart(), length, prot, flags, fd, m.getOffset());
+                got = inject.check("mmap " + m.getPath(), MMAP, from, length, prot, flags, fd, m.getOffset() + (from - m.getStart()));
             } finally {
                 inject.call(CLOSE, fd);
             }
         }
-        if (got != m.getStart()) {
-            throw new IOException("mmap placed " + Long.toHexString(m.getStart()) + " at " + Long.toHexString(got));
+        if (got != from) {
+            throw new IOException("mmap placed " + Long.toHexString(from) + " at " + Long.toHexString(got));
         }
         for (String f : m.getVmFlagsList()) {
             int advice = switch (f) {
@@ -150,11 +197,11 @@ final class AddressSpaceBuilder {
                 default -> -1;
             };
             if (advice >= 0) {
-                inject.check("madvise " + f, MADVISE, m.getStart(), length, advice);
+                inject.check("madvise " + f, MADVISE, from, length, advice);
             }
         }
         if (HugePages.worthAsking(m)) {
-            inject.check("madvise hugepage", MADVISE, m.getStart(), length, MADV_HUGEPAGE);
+            inject.check("madvise hugepage", MADVISE, from, length, MADV_HUGEPAGE);
         }
     }
 
@@ -203,7 +250,7 @@ final class AddressSpaceBuilder {
         return m.getPath().isEmpty() || m.getContentCarried();
     }
 
-    private void writeZeros(long at, long length) throws IOException {
+    void writeZeros(long at, long length) throws IOException {
         memory.buffer().clear(Math.min(length, RemoteMemory.BUFFER));
         while (length > 0) {
             int n = (int) Math.min(length, RemoteMemory.BUFFER);
@@ -213,7 +260,7 @@ final class AddressSpaceBuilder {
         }
     }
 
-    private void writeThroughBuffer(ByteBuffer part, long at) throws IOException {
+    void writeThroughBuffer(ByteBuffer part, long at) throws IOException {
         while (part.hasRemaining()) {
             int n = Math.min(part.remaining(), RemoteMemory.BUFFER);
             ByteBuffer chunk = part.slice(part.position(), n);

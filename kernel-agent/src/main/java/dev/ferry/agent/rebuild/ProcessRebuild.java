@@ -17,6 +17,7 @@ import dev.ferry.agent.ptrace.TracerThread;
 import dev.ferry.proto.v1.HostFeatures;
 import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.Mapping;
+import dev.ferry.proto.v1.PipeImage;
 import dev.ferry.proto.v1.ProcessImage;
 import dev.ferry.proto.v1.RlimitValue;
 import dev.ferry.proto.v1.ThreadImage;
@@ -119,56 +120,78 @@ public final class ProcessRebuild {
         boolean done = false;
         try (RemoteMemory memory = new RemoteMemory(hostPid)) {
             stub.awaitStop();
-            ThreadImage t = p.getThreads(0);
-            byte[] xstate = stub.xstate();
-            HostFeatures here = ProcessCapture.hostFeatures(xstate);
-            if (here.getXcr0() != host.getXcr0() || here.getXstateSize() != host.getXstateSize()) {
-                throw new RebuildException("CPU state layout differs: image xcr0 0x" + Long.toHexString(host.getXcr0()) + "/"
-                        + host.getXstateSize() + " bytes, this host 0x" + Long.toHexString(here.getXcr0()) + "/" + here.getXstateSize());
-            }
-            List<VmArea> areas = VmArea.parseSmaps(Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps")));
-            VmArea vdso = areas.stream().filter(a -> a.path().equals("[vdso]")).findFirst()
-                    .orElseThrow(() -> new RebuildException("the stub has no [vdso]"));
-            int at = SyscallInjector.findSyscallInstruction(memory.read(vdso.start(), (int) vdso.length()));
-            SyscallInjector inject = new SyscallInjector(stub, vdso.start() + at);
-            long[] rseq = stub.rseqConfiguration();
-            if (rseq[1] != 0) {   // else the kernel would write the stub's rseq area after we unmap it
-                inject.check("rseq unregister", RSEQ, rseq[0], rseq[1], RSEQ_FLAG_UNREGISTER, rseq[2]);
-            }
+            StubControl control = takeOver(stub, hostPid, host, memory);
             timer.mark("seize stub");
-            AddressSpaceBuilder space = new AddressSpaceBuilder(inject, memory, timer);
-            space.build(areas, p, captured.pages());
-            for (RlimitValue r : p.getRlimitsList()) {
-                K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
-            }
-            K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
-            new KernelStateWriter(inject, memory, space, hostPid).write(p, captured.image().getPipesList());
-            inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
-            stub.setSigmask(t.getSigmask());
-            stub.setRegisters(new Registers(t.getRegisters().toByteArray()));
-            stub.setXstate(t.getXstate().toByteArray());
-            long pending = t.getPending() | p.getSharedPending();
-            for (int sig = 1; sig <= 64; sig++) {
-                if ((pending & (1L << (sig - 1))) != 0) {
-                    K.kill(hostPid, sig);   // stays pending until the program takes it
-                }
-            }
-            timer.mark("kernel state, registers");
-            if (freezeIn != null) {
-                // a ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer
-                freezeIn.freeze();
-                stub.detach();
-                done = true;
-                freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
-                timer.mark("freeze, detach");
-            } else {
-                stub.detach();
-                done = true;
-            }
+            AddressSpaceBuilder space = new AddressSpaceBuilder(control.inject(), memory, timer);
+            space.build(control.areas(), p, captured.pages());
+            finishState(stub, control.inject(), memory, space, hostPid, p, captured.image().getPipesList(), freezeIn, timer);
+            done = true;
         } finally {
             if (!done) {
                 stub.killAndReap();
             }
+        }
+    }
+
+    /** A seized, stopped stub ready for injected calls, and its mappings at that moment. */
+    record StubControl(SyscallInjector inject, List<VmArea> areas) {}
+
+    /**
+     * Checks that the stub's CPU state layout is the image's, finds a syscall instruction in its
+     * vdso to inject calls from, and drops its rseq registration (else the kernel would write
+     * the stub's rseq area after its memory is gone).
+     */
+    static StubControl takeOver(Tracee stub, int hostPid, HostFeatures host, RemoteMemory memory) throws Exception {
+        byte[] xstate = stub.xstate();
+        HostFeatures here = ProcessCapture.hostFeatures(xstate);
+        if (here.getXcr0() != host.getXcr0() || here.getXstateSize() != host.getXstateSize()) {
+            throw new RebuildException("CPU state layout differs: image xcr0 0x" + Long.toHexString(host.getXcr0()) + "/"
+                    + host.getXstateSize() + " bytes, this host 0x" + Long.toHexString(here.getXcr0()) + "/" + here.getXstateSize());
+        }
+        List<VmArea> areas = VmArea.parseSmaps(Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps")));
+        VmArea vdso = areas.stream().filter(a -> a.path().equals("[vdso]")).findFirst()
+                .orElseThrow(() -> new RebuildException("the stub has no [vdso]"));
+        int at = SyscallInjector.findSyscallInstruction(memory.read(vdso.start(), (int) vdso.length()));
+        SyscallInjector inject = new SyscallInjector(stub, vdso.start() + at);
+        long[] rseq = stub.rseqConfiguration();
+        if (rseq[1] != 0) {
+            inject.check("rseq unregister", RSEQ, rseq[0], rseq[1], RSEQ_FLAG_UNREGISTER, rseq[2]);
+        }
+        return new StubControl(inject, areas);
+    }
+
+    /**
+     * After the address space: rlimits, nice, kernel state, signal mask, registers, xstate,
+     * pending signals; then the stub is let go, into its frozen cgroup when {@code freezeIn} is
+     * given (it has not run one instruction of its own then).
+     */
+    static void finishState(Tracee stub, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space, int hostPid,
+                            ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
+        ThreadImage t = p.getThreads(0);
+        for (RlimitValue r : p.getRlimitsList()) {
+            K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
+        }
+        K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
+        new KernelStateWriter(stub, inject, memory, space, hostPid).write(p, pipes);
+        inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
+        stub.setSigmask(t.getSigmask());
+        stub.setRegisters(new Registers(t.getRegisters().toByteArray()));
+        stub.setXstate(t.getXstate().toByteArray());
+        long pending = t.getPending() | p.getSharedPending();
+        for (int sig = 1; sig <= 64; sig++) {
+            if ((pending & (1L << (sig - 1))) != 0) {
+                K.kill(hostPid, sig);   // stays pending until the program takes it
+            }
+        }
+        timer.mark("kernel state, registers");
+        if (freezeIn != null) {
+            // a ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer
+            freezeIn.freeze();
+            stub.detach();
+            freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
+            timer.mark("freeze, detach");
+        } else {
+            stub.detach();
         }
     }
 }

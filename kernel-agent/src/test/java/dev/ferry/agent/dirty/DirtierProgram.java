@@ -10,11 +10,13 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
 
 /** The dirtier test program (src/test/c/dirtier.c): writes the pages it is told to, one command a line. */
 public final class DirtierProgram implements AutoCloseable {
@@ -73,6 +75,17 @@ public final class DirtierProgram implements AutoCloseable {
 
     void write(int... pageIndexes) throws IOException {
         command("w " + Arrays.stream(pageIndexes).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
+    }
+
+    /**
+     * Waits until the program is blocked reading its next command. It answers before it goes
+     * back to reading, and getting there updates stdio's bookkeeping in its memory; after this it
+     * writes nothing until the next command.
+     */
+    public void awaitIdle() {
+        Path syscall = Path.of("/proc", Integer.toString(pid), "syscall");
+        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1))
+                .until(() -> Files.readString(syscall).startsWith("0 "));   // read(2), number 0 on x86_64
     }
 
     public long arena() {

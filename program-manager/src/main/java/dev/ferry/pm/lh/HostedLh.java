@@ -118,7 +118,7 @@ public final class HostedLh {
         }
     }
 
-    private static final long SETTLE_MS = 5;
+    private static final long SETTLE_MS = 1;
 
     /** Where the LH went when it moved away (then its attach streams end with "moved", not an exit). */
     public record Moved(String host, String address) {}
@@ -135,7 +135,31 @@ public final class HostedLh {
     private volatile String inDoubtWith = "";
 
     public void markMigrating(boolean on) {
-        migrating = on;
+        synchronized (migrationDone) {
+            migrating = on;
+            migrationDone.notifyAll();
+        }
+    }
+
+    private final Object migrationDone = new Object();
+
+    /**
+     * Holds a request that arrives while this LH is moving until the move has ended (moved
+     * or rolled back), so that it acts on the right copy; false if it is still moving after
+     * {@code timeoutMillis}.
+     */
+    public boolean awaitMigrationEnd(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        synchronized (migrationDone) {
+            while (migrating) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                migrationDone.wait(left);
+            }
+        }
+        return true;
     }
 
     public boolean migrating() {

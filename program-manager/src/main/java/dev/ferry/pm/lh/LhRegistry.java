@@ -48,6 +48,19 @@ public final class LhRegistry {
         this.clock = clock;
     }
 
+    public LhLauncher launcher() {
+        return launcher;
+    }
+
+    /**
+     * Takes over an LH rebuilt here by pre-copy (frozen; it runs once the source commits), its
+     * streams continuing at the given offsets.
+     */
+    public HostedLh adopt(String id, ProgramSpec spec, LhOwner owner, LaunchedLh launched, HostedLh.StreamOffsets offsets)
+            throws FerryException {
+        return start(id, spec, owner, l -> launched, "adopt", offsets);
+    }
+
     /** How an LH's processes come to be: a fresh launch or a restore from an image. */
     @FunctionalInterface
     public interface Starter {

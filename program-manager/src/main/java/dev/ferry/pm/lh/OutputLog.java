@@ -37,25 +37,32 @@ public final class OutputLog {
     }
 
     /** Appends bytes, waiting while the log is full. */
-    public synchronized void append(byte[] data, int off, int len) throws InterruptedException {
-        int done = 0;
-        while (done < len) {
-            while (length >= capacity && !closed) {
-                wait();
+    public void append(byte[] data, int off, int len) throws InterruptedException {
+        synchronized (this) {
+            int done = 0;
+            while (done < len) {
+                while (length >= capacity && !closed) {
+                    wait();
+                }
+                if (closed) {
+                    return;
+                }
+                int n = Math.min(len - done, capacity - length);
+                ensureRoom(n);
+                System.arraycopy(data, off + done, buf, head + length, n);
+                length += n;
+                done += n;
+                notifyAll();
             }
-            if (closed) {
-                return;
-            }
-            int n = Math.min(len - done, capacity - length);
-            ensureRoom(n);
-            System.arraycopy(data, off + done, buf, head + length, n);
-            length += n;
-            done += n;
-            notifyAll();
         }
-        signalChange();
+        signalChange();   // outside this monitor: a waiter holds the signal's monitor and then asks for end()
     }
 
+    /**
+     * Never called holding this log's lock: a reader holds the signal while it asks the logs
+     * for their ends (signal, then log), so the other order deadlocks (it did: the output of a
+     * busy program stopped for good).
+     */
     private void signalChange() {
         synchronized (signal) {
             signal.notifyAll();

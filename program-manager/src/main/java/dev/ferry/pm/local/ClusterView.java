@@ -9,7 +9,11 @@ import dev.ferry.proto.v1.CheckpointReply;
 import dev.ferry.proto.v1.CheckpointRequest;
 import dev.ferry.proto.v1.CheckpointResult;
 import dev.ferry.proto.v1.ControlAction;
+import dev.ferry.proto.v1.MigrateEvent;
+import dev.ferry.proto.v1.MigrateProgress;
 import dev.ferry.proto.v1.MigrateReply;
+import java.util.Iterator;
+import java.util.function.Consumer;
 import dev.ferry.proto.v1.MigrateRequest;
 import dev.ferry.proto.v1.MigrateResult;
 import dev.ferry.proto.v1.PeerMigrateRequest;
@@ -118,7 +122,7 @@ final class ClusterView {
      * `migrateprog`: moves each named LH (or every guest of this host) to another host, one
      * after the other; what could not move stays, or is destroyed with -n when no host took it.
      */
-    MigrateReply migrate(Caller caller, MigrateRequest req) {
+    MigrateReply migrate(Caller caller, MigrateRequest req, Consumer<MigrateProgress> progress) {
         List<Binding> targets = new ArrayList<>();
         try {
             if (req.getTargetsCount() == 0) {
@@ -137,15 +141,23 @@ final class ClusterView {
         }
         MigrateReply.Builder out = MigrateReply.newBuilder();
         for (Binding b : targets) {
-            out.addResults(migrateOne(caller, b, req));
+            out.addResults(migrateOne(caller, b, req, progress));
         }
         return out.build();
     }
 
-    private MigrateResult migrateOne(Caller caller, Binding b, MigrateRequest req) {
+    private MigrateResult migrateOne(Caller caller, Binding b, MigrateRequest req, Consumer<MigrateProgress> progress) {
         try {
-            return cluster.peers().blocking(b.address(), CHECKPOINT_TIMEOUT_MS).migrate(PeerMigrateRequest.newBuilder()
+            Iterator<MigrateEvent> events = cluster.peers().blocking(b.address(), CHECKPOINT_TIMEOUT_MS).migrate(PeerMigrateRequest.newBuilder()
                     .setLhId(b.lhId()).setCaller(caller).setTo(req.getTo()).setNoPrecopy(req.getNoPrecopy()).build());
+            while (events.hasNext()) {
+                MigrateEvent e = events.next();
+                if (e.hasResult()) {
+                    return e.getResult();
+                }
+                progress.accept(e.getProgress());
+            }
+            throw new io.grpc.StatusRuntimeException(io.grpc.Status.INTERNAL.withDescription("the migration ended without a result"));
         } catch (RuntimeException e) {
             FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
             MigrateResult.Builder r = MigrateResult.newBuilder().setLhId(b.lhId()).setFrom(b.host()).setMoved(false)
@@ -207,21 +219,38 @@ final class ClusterView {
 
     ControlReply control(Caller caller, ControlRequest req) {
         try {
-            Binding b = cluster.locate(req.getLhId()).orElseThrow(() -> FerryException.of(ErrorCode.NOT_FOUND,
-                    "no logical host %s in the cluster (see lhosts)", req.getLhId()));
-            try {
-                cluster.peers().blocking(b.address(), CALL_TIMEOUT_MS).control(PeerControlRequest.newBuilder()
-                        .setLhId(req.getLhId()).setCaller(caller).setAction(req.getAction()).build());
-            } catch (RuntimeException e) {
-                FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
-                if (fe.code() == ErrorCode.UNAVAILABLE || fe.code() == ErrorCode.NOT_FOUND) {
-                    cluster.forgetBinding(req.getLhId(), b.address());
-                }
-                throw fe;
-            }
-            return ControlReply.newBuilder().setHost(b.host()).build();
+            return controlAt(caller, req, locate(req.getLhId()), true);
         } catch (FerryException e) {
             return ControlReply.newBuilder().setError(e.toProto()).build();
         }
     }
+
+    private Binding locate(String lhId) throws FerryException {
+        return cluster.locate(lhId).orElseThrow(() -> FerryException.of(ErrorCode.NOT_FOUND,
+                "no logical host %s in the cluster (see lhosts)", lhId));
+    }
+
+    /** At the bound host; if it says the LH is not (or no longer) there, once more wherever the group now says. */
+    private ControlReply controlAt(Caller caller, ControlRequest req, Binding b, boolean mayRetry) throws FerryException {
+        try {
+            cluster.peers().blocking(b.address(), HELD_CALL_TIMEOUT_MS).control(PeerControlRequest.newBuilder()
+                    .setLhId(req.getLhId()).setCaller(caller).setAction(req.getAction()).build());
+            return ControlReply.newBuilder().setHost(b.host()).build();
+        } catch (RuntimeException e) {
+            FerryException fe = StatusCodes.fromGrpc(e, "host " + b.host());
+            if (fe.code() == ErrorCode.UNAVAILABLE || fe.code() == ErrorCode.NOT_FOUND) {
+                cluster.forgetBinding(req.getLhId(), b.address());
+                if (mayRetry) {
+                    Binding again = cluster.locate(req.getLhId()).orElse(null);
+                    if (again != null && !again.address().equals(b.address())) {
+                        return controlAt(caller, req, again, false);   // it moved: follow it once
+                    }
+                }
+            }
+            throw fe;
+        }
+    }
+
+    /** A control call may be held while its LH moves (LhHost.settled). */
+    private static final long HELD_CALL_TIMEOUT_MS = 130_000;
 }

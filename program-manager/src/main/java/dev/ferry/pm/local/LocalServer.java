@@ -84,7 +84,7 @@ public final class LocalServer implements AutoCloseable {
                     case CONTROL -> frames.write(view.control(caller, req.getControl()));
                     case HOSTS -> frames.write(view.hosts());
                     case CHECKPOINT -> frames.write(view.checkpoint(caller, req.getCheckpoint()));
-                    case MIGRATE -> frames.write(view.migrate(caller, req.getMigrate()));
+                    case MIGRATE -> frames.write(view.migrate(caller, req.getMigrate(), p -> progress(frames, p)));
                     default -> throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "empty request");
                 }
             } catch (FerryException e) {
@@ -95,6 +95,15 @@ public final class LocalServer implements AutoCloseable {
             LOG.log(Level.FINE, "local connection ended", e);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "local request failed", e);
+        }
+    }
+
+    /** A progress frame for migrateprog; a client that went away does not stop the migration. */
+    private static void progress(LocalFrames frames, dev.ferry.proto.v1.MigrateProgress p) {
+        try {
+            frames.write(dev.ferry.proto.v1.MigrateReply.newBuilder().setProgress(p).build());
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "migrateprog left during the move", e);
         }
     }
 

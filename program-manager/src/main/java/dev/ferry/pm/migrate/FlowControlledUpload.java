@@ -24,6 +24,14 @@ final class FlowControlledUpload<Q, A> {
     private ClientCallStreamObserver<Q> requests;
 
     FlowControlledUpload(Consumer<StreamObserver<A>> start) {
+        this(start, a -> true, a -> { });
+    }
+
+    /**
+     * For a call that answers with a stream: replies {@code isAnswer} rejects are interim
+     * (handed to {@code interim} as they come), the first it accepts is the answer.
+     */
+    FlowControlledUpload(Consumer<StreamObserver<A>> start, java.util.function.Predicate<A> isAnswer, Consumer<A> interim) {
         start.accept(new ClientResponseObserver<Q, A>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<Q> stream) {
@@ -37,12 +45,17 @@ final class FlowControlledUpload<Q, A> {
 
             @Override
             public void onNext(A value) {
-                answer.complete(value);
+                if (isAnswer.test(value)) {
+                    answer.complete(value);
+                } else {
+                    interim.accept(value);
+                }
             }
 
             @Override
             public void onError(Throwable t) {
                 answer.completeExceptionally(t);
+                interim.accept(null);   // wakes anyone waiting for an interim reply
                 synchronized (ready) {
                     ready.notifyAll();
                 }
@@ -51,6 +64,7 @@ final class FlowControlledUpload<Q, A> {
             @Override
             public void onCompleted() {
                 answer.completeExceptionally(new IllegalStateException("no answer"));
+                interim.accept(null);
             }
         });
     }
@@ -82,6 +96,16 @@ final class FlowControlledUpload<Q, A> {
             Thread.currentThread().interrupt();
             throw new Failed(e);
         }
+    }
+
+    /** Whether the call has ended (answered or failed). */
+    boolean ended() {
+        return answer.isDone();
+    }
+
+    /** Why the call failed (after {@link #ended}). */
+    Failed failure() {
+        return new Failed(cause());
     }
 
     void cancel(Throwable why) {

@@ -1,5 +1,6 @@
 package dev.ferry.pm.migrate;
 
+import dev.ferry.agent.LaunchedLh;
 import dev.ferry.pm.FerryException;
 import dev.ferry.pm.lh.HostedLh;
 import dev.ferry.pm.lh.LhOwner;
@@ -12,6 +13,7 @@ import dev.ferry.proto.v1.TransferHeader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -44,45 +46,82 @@ public final class MigrationTarget {
         this.announcer = announcer;
     }
 
-    /** One transfer: header first, then file chunks. */
+    /**
+     * One transfer: a stop-and-copy header then file chunks, or a pre-copy start then rounds,
+     * the final state and the last pages (see LhTransfer in peer.proto).
+     */
     public final class Transfer {
         private TransferHeader header;
         private Path dir;
+        private IncomingPrecopy precopy;
 
         public void accept(LhTransfer msg) throws FerryException {
             try {
-                if (msg.hasHeader()) {
-                    if (header != null) {
-                        throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "a transfer has one header");
+                switch (msg.getKindCase()) {
+                    case HEADER -> {
+                        expectFirst();
+                        header = msg.getHeader();
+                        Files.createDirectories(workDir);
+                        dir = Files.createTempDirectory(workDir, checkedId(header.getMeta().getLhId()) + "-");
                     }
-                    header = msg.getHeader();
-                    String id = header.getMeta().getLhId();
-                    if (!id.matches("[a-z0-9]{1,32}")) {
-                        throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "bad logical host id '%s'", id);
+                    case CHUNK -> {
+                        if (dir == null) {
+                            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "a transfer starts with its header");
+                        }
+                        ImageFiles.write(dir, msg.getChunk());
                     }
-                    Files.createDirectories(workDir);
-                    dir = Files.createTempDirectory(workDir, id + "-");
-                } else if (header == null) {
-                    throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "a transfer starts with its header");
-                } else {
-                    ImageFiles.write(dir, msg.getChunk());
+                    case PRECOPY_START -> {
+                        expectFirst();
+                        checkedId(msg.getPrecopyStart().getMeta().getLhId());
+                        precopy = new IncomingPrecopy(registry.launcher(), msg.getPrecopyStart());
+                    }
+                    case ROUND_START -> precopy().round(msg.getRoundStart());
+                    case PAGES -> precopy().pages(List.of(msg.getPages()));
+                    case PAGE_BATCHES -> precopy().pages(msg.getPageBatches().getBatchesList());
+                    case ROUND_END -> precopy();   // applied in order: the reply says so
+                    case FINAL -> {
+                        precopy().finalState(msg.getFinal(), registry.launcher());
+                        header = msg.getFinal().getHeader();
+                    }
+                    default -> throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "empty transfer message");
                 }
             } catch (IOException e) {
                 discard();
                 throw new FerryException(ErrorCode.INTERNAL, "receiving an LH on " + hostName + ": " + e.getMessage(), e);
+            } catch (FerryException | RuntimeException e) {
+                discard();
+                throw e;
             }
         }
 
-        /** All of the image arrived: rebuild it, frozen. */
+        private void expectFirst() throws FerryException {
+            if (header != null || precopy != null || dir != null) {
+                throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "a transfer has one header");
+            }
+        }
+
+        private IncomingPrecopy precopy() throws FerryException {
+            if (precopy == null) {
+                throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "pre-copy messages before the pre-copy start");
+            }
+            return precopy;
+        }
+
+        /** All of the image arrived: rebuild it (or finish the pre-copied process), frozen. */
         public LhReady finish() throws FerryException {
             if (header == null) {
-                throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "empty transfer");
+                discard();
+                throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "the transfer ended before its state");
             }
             CheckpointMeta meta = header.getMeta();
             try {
                 boolean guest = !meta.getOriginHost().equals(hostName);
-                HostedLh lh = registry.receive(meta.getLhId(), meta.getSpec(), new LhOwner(meta.getOwner(), meta.getOriginHost(), guest),
-                        dir, new HostedLh.StreamOffsets(header.getStdoutBase(), header.getStderrBase(), header.getStdinWritten()));
+                LhOwner owner = new LhOwner(meta.getOwner(), meta.getOriginHost(), guest);
+                HostedLh.StreamOffsets offsets = new HostedLh.StreamOffsets(header.getStdoutBase(), header.getStderrBase(),
+                        header.getStdinWritten());
+                HostedLh lh = precopy != null
+                        ? adopt(meta, owner, offsets)
+                        : registry.receive(meta.getLhId(), meta.getSpec(), owner, dir, offsets);
                 frozen.put(lh.id(), lh);
                 LOG.info(() -> "LH " + lh.id() + " rebuilt here, frozen until its source commits");
                 return LhReady.newBuilder().setLhId(lh.id()).setHostPid(lh.launched().programHostPid()).build();
@@ -91,12 +130,46 @@ public final class MigrationTarget {
             }
         }
 
+        private HostedLh adopt(CheckpointMeta meta, LhOwner owner, HostedLh.StreamOffsets offsets) throws FerryException {
+            LaunchedLh launched = precopy.finish();
+            try {
+                return registry.adopt(meta.getLhId(), meta.getSpec(), owner, launched, offsets);
+            } catch (FerryException | RuntimeException e) {
+                launched.cgroup().killAll();
+                throw e;
+            }
+        }
+
+        /**
+         * The stream broke off before the end (source gone, cancelled, or its deadline passed):
+         * the half-built copy is destroyed at once. Keepalive pings on the connection bound how
+         * long a dead source can keep a stub here (see PeerClients).
+         */
+        public void abandon(String why) {
+            String id = precopy != null ? precopy.lhId() : header != null ? header.getMeta().getLhId() : null;
+            discard();
+            if (id != null) {
+                LOG.info(() -> "transfer of LH " + id + " broke off (" + why + "); what arrived of it is discarded");
+            }
+        }
+
         public void discard() {
             if (dir != null) {
                 ImageFiles.deleteQuietly(dir);
                 dir = null;
             }
+            if (precopy != null) {
+                precopy.close();
+                precopy = null;
+            }
         }
+    }
+
+    private static String checkedId(String id) throws FerryException {
+        if (!id.matches("[a-z0-9]{1,32}")) {
+            throw FerryException.of(ErrorCode.INVALID_ARGUMENT, "bad logical host id '%s'", id);
+        }
+        return id;
     }
 
     public Transfer newTransfer() {

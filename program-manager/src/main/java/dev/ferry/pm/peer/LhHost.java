@@ -127,9 +127,9 @@ public final class LhHost {
         this.migrationTarget = target;
     }
 
-    public MigrateResult migrate(PeerMigrateRequest req) throws FerryException {
+    public MigrateResult migrate(PeerMigrateRequest req, Consumer<dev.ferry.proto.v1.MigrateProgress> progress) throws FerryException {
         HostedLh lh = find(req.getLhId(), req.getCaller());
-        return migrationSource.migrate(lh, req.getTo());
+        return migrationSource.migrate(lh, req.getTo(), !req.getNoPrecopy(), progress);
     }
 
     public MigrationTarget target() {
@@ -137,7 +137,7 @@ public final class LhHost {
     }
 
     public CheckpointResult checkpoint(PeerCheckpointRequest req) throws FerryException {
-        HostedLh lh = find(req.getLhId(), req.getCaller());
+        HostedLh lh = settled(find(req.getLhId(), req.getCaller()));
         return checkpointer.checkpoint(lh, req.getCaller(), req.getDir(), req.getLeaveRunning());
     }
 
@@ -180,6 +180,29 @@ public final class LhHost {
         return lh;
     }
 
+    /** How long a request for a moving LH is held before it fails. */
+    private static final long HOLD_DURING_MIGRATION_MS = 120_000;
+
+    /**
+     * A request for an LH that is moving is held until the move ends, then acts here (it
+     * stayed) or fails with "moved to D" (NOT_FOUND), which makes the caller's manager drop its
+     * binding, ask the group again and retry at D.
+     */
+    private HostedLh settled(HostedLh lh) throws FerryException {
+        try {
+            if (!lh.awaitMigrationEnd(HOLD_DURING_MIGRATION_MS)) {
+                throw FerryException.of(ErrorCode.UNAVAILABLE, "logical host %s is still moving; try again", lh.id());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw FerryException.of(ErrorCode.UNAVAILABLE, "interrupted while %s was moving", lh.id());
+        }
+        if (lh.movedTo() != null) {
+            throw FerryException.of(ErrorCode.NOT_FOUND, "logical host %s moved to %s", lh.id(), lh.movedTo().host());
+        }
+        return lh;
+    }
+
     public ListLhsReply list(Caller caller) {
         ListLhsReply.Builder b = ListLhsReply.newBuilder();
         for (HostedLh lh : registry.all()) {
@@ -191,9 +214,15 @@ public final class LhHost {
     }
 
     public void control(String id, Caller caller, ControlAction action) throws FerryException {
-        HostedLh lh = find(id, caller);
+        HostedLh lh = settled(find(id, caller));
         if (lh.exit().isDone()) {
             throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s has exited", id);
+        }
+        if (action != ControlAction.KILL && (lh.inDoubt() || lh.migrating())) {
+            // Thawing a copy whose move may have committed could run two copies; stopping one
+            // mid-move would be undone by a rollback. Killing stays allowed (README: in doubt).
+            throw FerryException.of(ErrorCode.FAILED_PRECONDITION, "logical host %s is %s; try again when that is over", id,
+                    lh.inDoubt() ? "in doubt after a move (its copy here stays frozen until the destination answers)" : "moving");
         }
         try {
             switch (action) {

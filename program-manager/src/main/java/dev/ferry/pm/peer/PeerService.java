@@ -17,6 +17,8 @@ import dev.ferry.proto.v1.PeerCheckpointRequest;
 import dev.ferry.proto.v1.CreateLhReply;
 import dev.ferry.proto.v1.CreateLhRequest;
 import dev.ferry.proto.v1.ErrorCode;
+import dev.ferry.proto.v1.LhReceipt;
+import dev.ferry.proto.v1.MigrateEvent;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.ListLhsReply;
 import dev.ferry.proto.v1.ListLhsRequest;
@@ -33,9 +35,16 @@ import java.util.logging.Logger;
 public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase {
     private static final Logger LOG = Logger.getLogger(PeerService.class.getName());
     private final LhHost host;
+    private final TestFaults faults;
 
     public PeerService(LhHost host) {
+        this(host, TestFaults.NONE);
+    }
+
+    /** {@code faults}: only for the fault-injection tests (see {@link TestFaults}). */
+    public PeerService(LhHost host, TestFaults faults) {
         this.host = host;
+        this.faults = faults;
     }
 
     @Override
@@ -124,9 +133,16 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     }
 
     @Override
-    public void migrate(PeerMigrateRequest request, StreamObserver<MigrateResult> reply) {
+    public void migrate(PeerMigrateRequest request, StreamObserver<MigrateEvent> reply) {
         try {
-            reply.onNext(host.migrate(request));
+            MigrateResult result = host.migrate(request, p -> {
+                synchronized (reply) {
+                    reply.onNext(MigrateEvent.newBuilder().setProgress(p).build());
+                }
+            });
+            synchronized (reply) {
+                reply.onNext(MigrateEvent.newBuilder().setResult(result).build());
+            }
             reply.onCompleted();
         } catch (FerryException e) {
             LOG.info(() -> "migration of " + request.getLhId() + " did not happen: " + e.getMessage());
@@ -135,7 +151,7 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     }
 
     @Override
-    public StreamObserver<LhTransfer> receiveLh(StreamObserver<LhReady> reply) {
+    public StreamObserver<LhTransfer> receiveLh(StreamObserver<LhReceipt> reply) {
         MigrationTarget.Transfer transfer = host.target().newTransfer();
         return new StreamObserver<>() {
             private boolean failed;
@@ -147,6 +163,9 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
                 }
                 try {
                     transfer.accept(msg);
+                    if (msg.hasRoundEnd()) {
+                        reply.onNext(LhReceipt.newBuilder().setRoundApplied(msg.getRoundEnd()).build());
+                    }
                 } catch (FerryException e) {
                     failed = true;
                     reply.onError(StatusCodes.toGrpc(e));
@@ -155,7 +174,8 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
 
             @Override
             public void onError(Throwable t) {
-                transfer.discard();
+                // The source cancelled, its deadline passed, or the connection died (keepalive).
+                transfer.abandon(Status.fromThrowable(t).toString());
             }
 
             @Override
@@ -164,7 +184,7 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
                     return;
                 }
                 try {
-                    reply.onNext(transfer.finish());
+                    reply.onNext(LhReceipt.newBuilder().setReady(transfer.finish()).build());
                     reply.onCompleted();
                 } catch (FerryException e) {
                     reply.onError(StatusCodes.toGrpc(e));
@@ -177,6 +197,12 @@ public final class PeerService extends ProgramManagerGrpc.ProgramManagerImplBase
     public void commitLh(CommitLhRequest request, StreamObserver<CommitLhReply> reply) {
         try {
             host.target().commit(request.getLhId(), request.getGo());
+            if (request.getGo() && faults.dropCommitReply()) {
+                // Test fault: the commit is done, its answer is lost; the caller's deadline ends the call.
+                LOG.warning(() -> "TEST FAULT: not answering CommitLh(go) of " + request.getLhId() + " ("
+                        + faults.commitRepliesDropped() + " of " + faults + ")");
+                return;
+            }
             reply.onNext(CommitLhReply.getDefaultInstance());
             reply.onCompleted();
         } catch (FerryException e) {

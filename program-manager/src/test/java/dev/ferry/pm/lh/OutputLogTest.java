@@ -14,6 +14,36 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class OutputLogTest {
+    /**
+     * An attach session holds the shared signal while it asks both logs for their ends; a
+     * writer must not hold its log while it waits for that signal (that deadlocked for good).
+     */
+    @Test
+    void aWriterWaitingForTheSignalDoesNotHoldItsLog() throws Exception {
+        Object signal = new Object();
+        OutputLog log = new OutputLog(1024, 0, signal);
+        Thread writer = new Thread(() -> {
+            try {
+                log.append(new byte[] {1, 2, 3}, 0, 3);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "writer");
+        writer.setDaemon(true);   // with the old bug it would never end
+        synchronized (signal) {
+            writer.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (writer.getState() != Thread.State.BLOCKED && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(Thread.State.BLOCKED, writer.getState(), "the writer waits for the signal");
+            long end = CompletableFuture.supplyAsync(log::end).get(2, TimeUnit.SECONDS);
+            assertEquals(3, end);
+        }
+        writer.join(2000);
+        assertFalse(writer.isAlive());
+    }
+
     @Test
     void readsByOffsetAndKeepsBytesUntilAcked() throws Exception {
         OutputLog log = new OutputLog(1024);

@@ -31,7 +31,8 @@ public interface DirtyCalls extends Library {
     /** _IOWR('f', 16, struct pm_scan_arg): 12 u64 fields, 96 bytes. */
     long PAGEMAP_SCAN = 0xC0606610L;
     long PM_SCAN_WP_MATCHING = 1, PM_SCAN_CHECK_WPASYNC = 2;
-    long PAGE_IS_WPALLOWED = 1, PAGE_IS_WRITTEN = 1 << 1, PAGE_IS_FILE = 1 << 2, PAGE_IS_PRESENT = 1 << 3;
+    long PAGE_IS_WPALLOWED = 1, PAGE_IS_WRITTEN = 1 << 1, PAGE_IS_FILE = 1 << 2, PAGE_IS_PRESENT = 1 << 3,
+            PAGE_IS_SWAPPED = 1 << 4;
 
     int UFFD_USER_MODE_ONLY = 1;
     long UFFD_API = 0xAA;

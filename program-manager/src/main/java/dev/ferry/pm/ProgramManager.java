@@ -159,7 +159,12 @@ public final class ProgramManager implements AutoCloseable {
 
         local = new LocalServer(config.socketPath(), cluster, pool);
         local.start();
-        ownerWatch = OwnerWatch.start(ownerInput, idle, reclaim::kick);
+        try {
+            ownerWatch = OwnerWatch.start(ownerInput, idle, reclaim::kick);
+        } catch (IOException e) {
+            // Guests still run here; the owner's return just goes unseen, which the log says.
+            LOG.severe("cannot watch the owner's input (" + e.getMessage() + "): this host never sees its owner return");
+        }
         LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",
                 config.hostName(), config.grpcAddress(), config.group().getHostAddress(), config.groupPort(), config.socketPath()));
     }

@@ -17,8 +17,10 @@ public final class OwnerWatch implements AutoCloseable {
     }
 
     /**
-     * Watches {@code sources}. Without inotify (or with no device to watch) the owner is never
-     * seen: said once in the log, and the host then behaves as if its owner were always idle.
+     * Watches {@code sources}. With no device to watch the owner is never seen: said once in
+     * the log, and the host then behaves as if its owner were always idle.
+     *
+     * @throws IOException when inotify itself is unavailable
      */
     public static OwnerWatch start(InputSources sources, IdleClock idle, Runnable onInput) throws IOException {
         long threshold = idle.thresholdMillis();

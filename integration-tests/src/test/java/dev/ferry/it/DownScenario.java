@@ -32,6 +32,8 @@ final class DownScenario {
   void up() {
     Result up = vcluster(List.of("up", "2"));
     assertEquals(0, up.exit(), up::toString);
+    assertEquals(0, LocalRun.run(List.of("tmux", "-L", VCluster.TMUX_SOCKET, "has-session", "-t",
+        "=" + name + "-h2")).exit(), "up made an owner terminal");
   }
 
   void populate() throws IOException {
@@ -66,6 +68,10 @@ final class DownScenario {
           .filter(n -> n.startsWith(name + "-")).toList(), "namespaces");
     }
     assertFalse(Files.exists(UNIFIED.resolve(name + "-h1")), "cgroup2 group");
+    for (String host : List.of("h1", "h2")) {
+      assertEquals(1, LocalRun.run(List.of("tmux", "-L", VCluster.TMUX_SOCKET, "has-session", "-t",
+          "=" + name + "-" + host)).exit(), "owner terminal of " + host);
+    }
     assertFalse(Files.exists(FREEZER.resolve(name + "-h2")), "freezer group");
   }
 

@@ -39,8 +39,11 @@ class LhViewTest {
         "{\"host\":\"h1\",\"address\":\"198.18.0.1:7350\",\"load\":0.25,\"free_mem\":1048576,"
             + "\"guests\":1,\"willing\":true}\n"
             + "{\"host\":\"h2\",\"address\":\"198.18.0.2:7350\",\"load\":1,\"free_mem\":5,"
-            + "\"guests\":0,\"willing\":false}\n");
-    assertEquals(new HostView("h1", "198.18.0.1:7350", 0.25, 1048576, 1, true), hosts.get(0));
-    assertEquals(new HostView("h2", "198.18.0.2:7350", 1.0, 5, 0, false), hosts.get(1));
+            + "\"guests\":0,\"willing\":false,\"idle_s\":0.4,\"owner_active\":true,"
+            + "\"why_unwilling\":\"owner active\"}\n");
+    assertEquals(new HostView("h1", "198.18.0.1:7350", 0.25, 1048576, 1, true, -1, false, ""),
+        hosts.get(0));
+    assertEquals(new HostView("h2", "198.18.0.2:7350", 1.0, 5, 0, false, 0.4, true,
+        "owner active"), hosts.get(1));
   }
 }

@@ -28,6 +28,8 @@ public final class VCluster implements BeforeAllCallback, AfterAllCallback,
   private static final Duration UP_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration DOWN_TIMEOUT = Duration.ofSeconds(60);
   private static final int LOG_LINES = 40;
+  /** The tmux socket of every vcluster's owner terminals. */
+  public static final String TMUX_SOCKET = "ferry";
 
   private final int hostCount;
   private final String name = "ferryit" + randomSuffix();
@@ -175,6 +177,28 @@ public final class VCluster implements BeforeAllCallback, AfterAllCallback,
       throw new AssertionError("lhosts --hosts --json on " + host + " failed: " + result);
     }
     return HostView.parseLines(result.out());
+  }
+
+  /**
+   * The tmux session of {@code host}'s owner terminal ({@code vcluster up} makes one per host on
+   * the tmux socket {@value #TMUX_SOCKET}, named after the cluster).
+   */
+  public String ownerSession(String host) {
+    return name + "-" + host;
+  }
+
+  /**
+   * Types {@code keys} into {@code host}'s owner terminal as its owner would, through {@code
+   * tmux send-keys} (tmux key names: "Enter", "Space"); the shell there reads them.
+   */
+  public void typeAsOwner(String host, String... keys) {
+    List<String> command = new ArrayList<>(List.of("tmux", "-L", TMUX_SOCKET, "send-keys", "-t",
+        "=" + ownerSession(host) + ":"));
+    command.addAll(List.of(keys));
+    Result result = LocalRun.run(command);
+    if (result.exit() != 0) {
+      throw new AssertionError("typing into the owner terminal of " + host + " failed: " + result);
+    }
   }
 
   /** The command as user and group 65534 (nobody) with no supplementary groups. */

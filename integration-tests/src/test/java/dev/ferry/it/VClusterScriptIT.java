@@ -127,6 +127,25 @@ class VClusterScriptIT {
   }
 
   @Test
+  void eachHostHasAnOwnerTerminalInItsNamespaceWhoseTtyItsManagerWatches() throws IOException {
+    for (String host : cluster.hostNames()) {
+      String tty = Files.readString(cluster.stateDir().resolve(host).resolve("owner.tty")).trim();
+      Result pane = LocalRun.run(List.of("tmux", "-L", VCluster.TMUX_SOCKET, "display-message", "-p",
+          "-t", "=" + cluster.ownerSession(host) + ":", "#{pane_tty} #{pane_pid}"));
+      assertEquals(0, pane.exit(), pane::toString);
+      String[] ttyAndPid = pane.out().trim().split(" ");
+      assertEquals(tty, ttyAndPid[0], host + "'s owner terminal");
+      Result hostNet = cluster.exec(host, List.of("readlink", "/proc/self/ns/net"));
+      assertEquals(hostNet.out().trim(), Files.readSymbolicLink(
+          Path.of("/proc", ttyAndPid[1], "ns/net")).toString(), "the owner's shell runs in " + host);
+      long pid = Long.parseLong(
+          Files.readString(cluster.stateDir().resolve(host).resolve("pm.pid")).trim());
+      String environ = Files.readString(Path.of("/proc", Long.toString(pid), "environ"));
+      assertTrue(environ.contains("FERRY_PM_OWNER_TTY=" + tty + "\0"), host + "'s manager is given its tty");
+    }
+  }
+
+  @Test
   void upRefusesAnExistingClusterAndUsageErrorsExitTwo() {
     ExecOptions sameName = ExecOptions.defaults().env("FERRY_VCLUSTER", cluster.name())
         .env("FERRY_PM_CMD", "exec sleep 1000").env("FERRY_VCLUSTER_NOWAIT", "1");
@@ -155,9 +174,13 @@ class VClusterScriptIT {
       assertEquals(0, down.exit(), down::toString);
       scenario.assertGone();
       assertEquals(0, scenario.down().exit(), "second down");
-      // Our own cluster is untouched.
+      // Our own cluster is untouched, its owner terminals too.
       Result alive = cluster.exec("h1", List.of("true"));
       assertEquals(0, alive.exit(), alive::toString);
+      for (String host : cluster.hostNames()) {
+        assertEquals(0, LocalRun.run(List.of("tmux", "-L", VCluster.TMUX_SOCKET, "has-session", "-t",
+            "=" + cluster.ownerSession(host))).exit(), host + "'s owner terminal");
+      }
     } finally {
       scenario.down();
     }

@@ -55,10 +55,20 @@ public final class Cluster {
         if (dest.isEmpty() || dest.equals(config.hostName())) {
             return new HostSelector.Choice(config.hostName(), config.grpcAddress());
         }
-        if (dest.equals("*") || dest.equals("any")) {
+        if (isAnyHost(dest)) {
             return selector.select(0, List.of());
         }
         return new HostSelector.Choice(dest, addressOf(dest));
+    }
+
+    /** "*" or "any": the first willing host. */
+    public static boolean isAnyHost(String dest) {
+        return dest.equals("*") || dest.equals("any");
+    }
+
+    /** A willing host, none of {@code hosts} (multicast selection). */
+    public HostSelector.Choice selectExcluding(java.util.Collection<String> hosts) throws FerryException {
+        return selector.select(0, hosts);
     }
 
     /** A willing host other than this one (multicast selection). */

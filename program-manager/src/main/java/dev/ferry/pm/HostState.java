@@ -3,6 +3,7 @@ package dev.ferry.pm;
 import dev.ferry.agent.ProcFs;
 import dev.ferry.pm.lh.HostedLh;
 import dev.ferry.pm.lh.LhRegistry;
+import dev.ferry.pm.owner.IdleClock;
 import dev.ferry.proto.v1.HostStatus;
 import java.util.HashMap;
 import java.util.Map;
@@ -11,20 +12,24 @@ import java.util.function.LongSupplier;
 /**
  * This host's figures for host selection: load (its guests' CPU, in cores, plus the load
  * average — namespace hosts on one machine share the load average, so the guests' part is
- * what tells them apart), free memory, guest count, and whether it volunteers for guests.
+ * what tells them apart), free memory, guest count, how long the owner has been idle, and
+ * whether it volunteers for guests: only with the owner idle for the threshold, the load under
+ * its limit and enough memory free.
  */
 public final class HostState {
     private final PmConfig config;
     private final LhRegistry registry;
     private final ProcFs proc;
+    private final IdleClock idle;
     private final LongSupplier nanoClock;
     private final Map<String, Long> lastCpuMicros = new HashMap<>();
     private long lastSampleNanos;
     private volatile double guestCpu;
     private volatile String tracker = "probing";
 
-    public HostState(PmConfig config, LhRegistry registry, ProcFs proc, LongSupplier nanoClock) {
+    public HostState(PmConfig config, LhRegistry registry, ProcFs proc, IdleClock idle, LongSupplier nanoClock) {
         this.config = config;
+        this.idle = idle;
         this.registry = registry;
         this.proc = proc;
         this.nanoClock = nanoClock;
@@ -70,6 +75,9 @@ public final class HostState {
         if (!config.acceptGuests()) {
             return "configured not to accept guests";
         }
+        if (idle.ownerActive()) {
+            return "owner active: " + idle.describeActive();
+        }
         double load = load();
         if (load > config.maxLoad()) {
             return String.format("load %.2f is above the limit %.2f", load, config.maxLoad());
@@ -92,8 +100,8 @@ public final class HostState {
                 .setWilling(why.isEmpty())
                 .setWhyUnwilling(why)
                 .setTracker(tracker)
-                .setIdleS(-1)
-                .setOwnerActive(false)
+                .setIdleS(idle.idleMillis() / 1000.0)
+                .setOwnerActive(idle.ownerActive())
                 .build();
     }
 }

@@ -1,7 +1,9 @@
 package dev.ferry.pm;
 
 import java.net.InetAddress;
+import dev.ferry.pm.owner.OwnerPolicy;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.OptionalInt;
 
 /**
@@ -10,6 +12,9 @@ import java.util.OptionalInt;
  * @param loadAverageWeight how much the machine's load average counts in this host's load
  * @param answerDelayMsPerLoad how long a willing host waits per unit of load before answering
  *     "who takes a guest?", so the least loaded host answers first (V's decentralised scheduler)
+ * @param owner how guests are treated around this workstation's owner (idle threshold, reclaim)
+ * @param inputDevices devices watched for the owner's input besides the usual ones, or instead
+ *     of them when {@code onlyInputDevices}
  */
 public record PmConfig(
         String hostName,
@@ -29,7 +34,14 @@ public record PmConfig(
         long minFreeMem,
         double loadAverageWeight,
         double answerDelayMsPerLoad,
-        double maxAnswerDelayMs) {
+        double maxAnswerDelayMs,
+        OwnerPolicy owner,
+        List<Path> inputDevices,
+        boolean onlyInputDevices) {
+
+    public PmConfig {
+        inputDevices = List.copyOf(inputDevices);
+    }
 
     public String grpcAddress() {
         return address.getHostAddress() + ":" + grpcPort;

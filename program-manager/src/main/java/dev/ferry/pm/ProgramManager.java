@@ -3,6 +3,7 @@ package dev.ferry.pm;
 import dev.ferry.agent.CgroupTree;
 import dev.ferry.agent.LhLauncher;
 import dev.ferry.agent.ProcFs;
+import dev.ferry.agent.input.InputSources;
 import dev.ferry.agent.dirty.DirtyTrackers;
 import dev.ferry.lhcache.ClusterKey;
 import dev.ferry.lhcache.GroupChannel;
@@ -17,6 +18,11 @@ import dev.ferry.pm.local.LocalServer;
 import dev.ferry.pm.migrate.MigrationSource;
 import dev.ferry.pm.migrate.PrecopyPolicy;
 import dev.ferry.pm.migrate.MigrationTarget;
+import dev.ferry.pm.owner.GuestAdmission;
+import dev.ferry.pm.owner.HostedGuests;
+import dev.ferry.pm.owner.IdleClock;
+import dev.ferry.pm.owner.OwnerWatch;
+import dev.ferry.pm.owner.ReclaimLoop;
 import dev.ferry.pm.peer.LhHost;
 import dev.ferry.pm.peer.PeerAuth;
 import dev.ferry.pm.peer.PeerClients;
@@ -30,8 +36,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -53,6 +61,8 @@ public final class ProgramManager implements AutoCloseable {
     private LocalServer local;
     private LhRegistry registry;
     private CgroupTree cgroups;
+    private volatile ReclaimLoop reclaim;
+    private OwnerWatch ownerWatch;
 
     private final PrecopyPolicy precopy;
 
@@ -99,7 +109,10 @@ public final class ProgramManager implements AutoCloseable {
         }
         registry = new LhRegistry(config.hostName(),
                 new LhLauncher(LhLauncher.defaultInitBinary(), cgroups, config.stateDir()), proc, System::currentTimeMillis);
-        HostState state = new HostState(config, registry, proc, System::nanoTime);
+        InputSources ownerInput = config.onlyInputDevices() ? InputSources.only(config.inputDevices())
+                : InputSources.standard(Path.of("/dev"), config.inputDevices());
+        IdleClock idle = startingIdleClock(ownerInput);
+        HostState state = new HostState(config, registry, proc, idle, System::nanoTime);
         timer.scheduleAtFixedRate(state::sample, 1, 1, TimeUnit.SECONDS);
         pool.execute(() -> probeDirtyTracking(state));
 
@@ -115,12 +128,21 @@ public final class ProgramManager implements AutoCloseable {
 
         PeerAuth auth = new PeerAuth(key, new ReplayGuard(Duration.ofSeconds(60), System::currentTimeMillis), System::currentTimeMillis);
         peers = new PeerClients(auth);
+        GuestAdmission admission = new GuestAdmission(config.hostName(), idle, config.owner(), () -> {
+            ReclaimLoop r = reclaim;
+            if (r != null) {
+                r.kick();
+            }
+        });
         LhHost lhHost = new LhHost(config.hostName(), registry, state, new Permissions(config.ownerUid()), config.guestNice(),
-                id -> responder.announce(id, System.currentTimeMillis()));
+                id -> responder.announce(id, System.currentTimeMillis()), admission);
         Cluster cluster = new Cluster(config, group, hosts, lhCache,
                 new HostSelector(group, GROUP_ATTEMPT, GROUP_ATTEMPTS), peers);
         LhLauncher launcher = registry.launcher();
-        lhHost.migration(new MigrationSource(cluster, config.stateDir(), precopy, state::tracker, () -> hostFeatures(launcher)),
+        MigrationSource migrationSource = new MigrationSource(cluster, config.stateDir(), precopy, state::tracker,
+                () -> hostFeatures(launcher));
+        reclaim = ReclaimLoop.start(idle, config.owner(), new HostedGuests(registry, migrationSource), () -> volunteer(cluster));
+        lhHost.migration(migrationSource,
                 new MigrationTarget(config.hostName(), config.stateDir(), registry, id -> responder.announce(id, System.currentTimeMillis())));
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.address(), config.grpcPort()))
                 .addService(ServerInterceptors.intercept(new PeerService(lhHost, faults), auth.serverInterceptor()))
@@ -137,8 +159,35 @@ public final class ProgramManager implements AutoCloseable {
 
         local = new LocalServer(config.socketPath(), cluster, pool);
         local.start();
+        try {
+            ownerWatch = OwnerWatch.start(ownerInput, idle, reclaim::kick);
+        } catch (IOException e) {
+            // Guests still run here; the owner's return just goes unseen, which the log says.
+            LOG.severe("cannot watch the owner's input (" + e.getMessage() + "): this host never sees its owner return");
+        }
         LOG.info(String.format("program manager %s serving gRPC on %s, group %s:%d, local socket %s",
                 config.hostName(), config.grpcAddress(), config.group().getHostAddress(), config.groupPort(), config.socketPath()));
+    }
+
+    /**
+     * The owner's idle time at start: since the newest access time of the watched devices (a
+     * tty's moves in 8-second steps: good enough to start from), or since now when none can be read.
+     */
+    private IdleClock startingIdleClock(InputSources ownerInput) {
+        long now = System.currentTimeMillis();
+        var newest = ownerInput.newestAccessMillis();
+        long idleMillis = newest.isPresent() ? Math.max(0, now - newest.getAsLong()) : 0;
+        return new IdleClock(System::nanoTime, config.owner().idleThreshold(), idleMillis,
+                newest.isPresent() ? "the devices' access times" : "manager start (no device readable)");
+    }
+
+    /** A willing host other than this one, for a guest frozen here; none when nobody answers. */
+    private static Optional<String> volunteer(Cluster cluster) {
+        try {
+            return Optional.of(cluster.selectOther().host());
+        } catch (FerryException e) {
+            return Optional.empty();
+        }
     }
 
     /** Probes on a real child which dirty-page tracker works on this kernel (in the background: it forks). */
@@ -163,6 +212,12 @@ public final class ProgramManager implements AutoCloseable {
     @Override
     public void close() {
         LOG.info("program manager " + config.hostName() + " stopping");
+        if (ownerWatch != null) {
+            ownerWatch.close();
+        }
+        if (reclaim != null) {
+            reclaim.close();
+        }
         try {
             if (local != null) {
                 local.close();

@@ -1,7 +1,11 @@
 package dev.ferry.pm;
 
+import dev.ferry.pm.owner.OwnerPolicy;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -11,8 +15,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** `bin/program-manager`: the daemon's command line. */
-@Command(name = "program-manager", mixinStandardHelpOptions = true, version = "Ferry 0.1",
-        description = "Ferry's per-host daemon: runs guest programs in logical hosts, answers the program-manager group.")
+@Command(name = "program-manager", mixinStandardHelpOptions = true, version = "Ferry 0.1", sortOptions = false,
+        description = "Ferry's per-host daemon: runs guest programs in logical hosts, answers the program-manager group.",
+        footer = {"",
+                "The owner is the person at this workstation. The owner is idle when nothing",
+                "was read from the terminals (/dev/tty*, /dev/pts/*), the input devices",
+                "(/dev/input/event*) and the --input-device paths for --idle-threshold; the",
+                "host volunteers for '@ *' only then (and with its load under --max-load and",
+                "--min-free-mem free). When input appears while guests run here, every guest",
+                "moves to a willing host; one that cannot is frozen here (no CPU) until the",
+                "owner is idle again or a host volunteers (with --no-destination kill, it is",
+                "killed after --grace-period). Programs started here are never touched.",
+                "Durations: 250ms, 3s, 1.5s, 5m, 1h (a bare number is seconds)."})
 public final class ProgramManagerMain implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(ProgramManagerMain.class.getName());
 
@@ -52,6 +66,30 @@ public final class ProgramManagerMain implements Callable<Integer> {
     double answerDelayPerLoad;
     @Option(names = "--max-answer-delay-ms", defaultValue = "50", description = "cap on that delay (default ${DEFAULT-VALUE})")
     double maxAnswerDelay;
+    @Option(names = "--idle-threshold", defaultValue = "5m", converter = DurationArg.class, paramLabel = "DURATION",
+            description = "the owner counts as idle after this long without input: then the host volunteers, and guests frozen for the owner resume (default ${DEFAULT-VALUE})")
+    Duration idleThreshold;
+    @Option(names = "--no-destination", defaultValue = "freeze", paramLabel = "freeze|kill",
+            description = "a guest no host takes when the owner returns is frozen here until the owner is idle or a host volunteers (freeze), or killed after the grace period (kill) (default ${DEFAULT-VALUE})")
+    String noDestination;
+    @Option(names = "--grace-period", defaultValue = "30s", converter = DurationArg.class, paramLabel = "DURATION",
+            description = "with --no-destination kill: how long such a guest waits frozen for a host before it is killed (default ${DEFAULT-VALUE})")
+    Duration gracePeriod;
+    @Option(names = "--explicit-guests-when-active", defaultValue = "refuse", paramLabel = "refuse|accept",
+            description = "a guest named explicitly (run prog @ THIS-HOST) while the owner is active is refused, saying why; or accepted, then moved on or frozen like any guest (default ${DEFAULT-VALUE})")
+    String explicitGuests;
+    @Option(names = "--reclaim-retry", defaultValue = "2s", converter = DurationArg.class, paramLabel = "DURATION",
+            description = "how often guests frozen for the owner look for a willing host (default ${DEFAULT-VALUE})")
+    Duration reclaimRetry;
+    @Option(names = "--reclaim-parallel", defaultValue = "" + OwnerPolicy.DEFAULT_PARALLEL_MOVES, paramLabel = "N",
+            description = "how many guests move away at once when the owner returns (default ${DEFAULT-VALUE})")
+    int reclaimParallel;
+    @Option(names = "--input-device", paramLabel = "PATH",
+            description = "also watch PATH for the owner's input (repeatable)")
+    List<Path> inputDevices = new ArrayList<>();
+    @Option(names = "--only-input-devices",
+            description = "watch only the --input-device paths, not the terminals and input devices (a vcluster host watching its own terminal)")
+    boolean onlyInputDevices;
 
     @Option(names = "--dirty-tracker", defaultValue = "auto", description = "dirty-page tracker for pre-copy: auto, uffd-wp, soft-dirty or hash (default ${DEFAULT-VALUE}: the first of those that works here)")
     String dirtyTracker;
@@ -91,7 +129,7 @@ public final class ProgramManagerMain implements Callable<Integer> {
                 iface, stateDir, socket, key, cgroupName, guestNice,
                 ownerUid == null ? OptionalInt.empty() : OptionalInt.of(ownerUid), !noGuests,
                 maxLoad != null ? maxLoad : 2.0 * Runtime.getRuntime().availableProcessors(), minFreeMem,
-                loadAverageWeight, answerDelayPerLoad, maxAnswerDelay);
+                loadAverageWeight, answerDelayPerLoad, maxAnswerDelay, ownerPolicy(), inputDevices, onlyInputDevices);
         ProgramManager pm = new ProgramManager(config, policy, dirtyTracker);
         pm.injectTestFaults(faults);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -108,6 +146,29 @@ public final class ProgramManagerMain implements Callable<Integer> {
         }
         stopped.await();
         return 0;
+    }
+
+    private OwnerPolicy ownerPolicy() {
+        OwnerPolicy.NoDestination action = switch (noDestination) {
+            case "freeze" -> OwnerPolicy.NoDestination.FREEZE;
+            case "kill" -> OwnerPolicy.NoDestination.KILL;
+            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--no-destination: '" + noDestination + "' is neither freeze nor kill");
+        };
+        boolean refuse = switch (explicitGuests) {
+            case "refuse" -> true;
+            case "accept" -> false;
+            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--explicit-guests-when-active: '" + explicitGuests + "' is neither refuse nor accept");
+        };
+        if (onlyInputDevices && inputDevices.isEmpty()) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--only-input-devices needs at least one --input-device");
+        }
+        try {
+            return new OwnerPolicy(idleThreshold, gracePeriod, action, refuse, reclaimRetry, reclaimParallel);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+        }
     }
 
     public static void main(String[] args) {

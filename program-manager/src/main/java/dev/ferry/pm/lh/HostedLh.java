@@ -37,6 +37,7 @@ public final class HostedLh {
     private volatile Moved movedTo;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile boolean userStopped;
+    private volatile boolean frozenForOwner;
     private volatile String checkpointedTo = "";
 
     /** Where an LH's byte streams stand when it starts here: zero, or where it left its last host. */
@@ -251,9 +252,33 @@ public final class HostedLh {
         userStopped = true;
     }
 
+    /** Resumes a user's stop; a guest frozen for this host's owner stays frozen until the owner is idle. */
     public synchronized void cont() throws IOException {
         userStopped = false;
-        launched.cgroup().thaw();
+        if (!frozenForOwner) {
+            launched.cgroup().thaw();
+        }
+    }
+
+    /**
+     * Freezes a guest because this host's owner is active and it could not leave. One freezer,
+     * two reasons: a user's {@code cont} does not thaw it, and {@link #thawForOwner} does not
+     * thaw an LH its user stopped.
+     */
+    public synchronized void freezeForOwner() throws IOException {
+        launched.cgroup().freeze();
+        frozenForOwner = true;
+    }
+
+    public synchronized void thawForOwner() throws IOException {
+        frozenForOwner = false;
+        if (!userStopped) {
+            launched.cgroup().thaw();
+        }
+    }
+
+    public boolean frozenForOwner() {
+        return frozenForOwner;
     }
 
     /** Ends the LH: every process in it gets SIGKILL. */

@@ -25,6 +25,8 @@ import dev.ferry.proto.v1.StdinChunk;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.logging.Logger;
@@ -43,6 +45,8 @@ final class RunRelay {
     private static final long CREATE_TIMEOUT_MS = 15_000;
     private static final int ACK_EVERY = 1 << 20;
     private static final int MAX_REATTACH = 20;
+    /** How many volunteers of a '*' run may refuse (their owner came back) before run gives up. */
+    private static final int MAX_REFUSALS = 2;
 
     private final Caller caller;
     private final RunRequest request;
@@ -68,7 +72,24 @@ final class RunRelay {
     void run(String lhIdToUse) throws IOException {
         try {
             HostSelector.Choice where = cluster.destination(request.getDestination());
-            CreateLhReply created = create(lhIdToUse, where);
+            CreateLhReply created;
+            List<String> refused = new ArrayList<>();
+            while (true) {
+                try {
+                    created = create(lhIdToUse, where);
+                    break;
+                } catch (FerryException e) {
+                    // A volunteer whose owner came back between its answer and this request
+                    // refuses; for '*' any other willing host will do.
+                    if (!Cluster.isAnyHost(request.getDestination()) || e.code() != ErrorCode.PERMISSION_DENIED
+                            || refused.size() >= MAX_REFUSALS) {
+                        throw e;
+                    }
+                    LOG.info("host " + where.host() + " refused the guest (" + e.getMessage() + "); asking another");
+                    refused.add(where.host());
+                    where = cluster.selectExcluding(refused);
+                }
+            }
             lhId = created.getLhId();
             host = created.getHost();
             address = where.address();

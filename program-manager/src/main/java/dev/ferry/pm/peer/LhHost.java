@@ -19,6 +19,7 @@ import dev.ferry.pm.HostState;
 import dev.ferry.pm.lh.HostedLh;
 import dev.ferry.pm.lh.LhOwner;
 import dev.ferry.pm.lh.LhRegistry;
+import dev.ferry.pm.owner.GuestAdmission;
 import dev.ferry.proto.v1.Caller;
 import dev.ferry.proto.v1.ControlAction;
 import dev.ferry.proto.v1.CreateLhReply;
@@ -50,13 +51,15 @@ public final class LhHost {
     private final int guestNice;
     private final Checkpointer checkpointer;
     private final Consumer<String> announcer;
+    private final GuestAdmission admission;
     private volatile MigrationSource migrationSource;
     private volatile MigrationTarget migrationTarget;
 
     /** @param announcer tells the group that an LH (restarted here) is now at this host */
     public LhHost(String hostName, LhRegistry registry, HostState state, Permissions permissions, int guestNice,
-                  Consumer<String> announcer) {
+                  Consumer<String> announcer, GuestAdmission admission) {
         this.announcer = announcer;
+        this.admission = admission;
         this.hostName = hostName;
         this.registry = registry;
         this.state = state;
@@ -72,6 +75,9 @@ public final class LhHost {
         ProgramSpec spec = req.getSpec();
         validate(req.getLhId(), spec);
         boolean guest = !req.getOriginHost().equals(hostName);
+        if (guest) {
+            admission.check(req.getCaller().getUser() + "@" + req.getOriginHost(), spec.getArgv(0));
+        }
         List<String> warnings = new ArrayList<>();
         List<RlimitSpec> limits = RlimitClamp.clamp(toSpecs(spec.getRlimitsList()), warnings);
         Caller c = req.getCaller();
@@ -81,6 +87,9 @@ public final class LhHost {
         HostedLh lh = registry.launch(req.getLhId(), spec, new LhOwner(c, req.getOriginHost(), guest), launch);
         warnings.addAll(lh.launched().warnings());
         LOG.info(() -> String.format("LH %s started for %s@%s: %s", lh.id(), c.getUser(), req.getOriginHost(), String.join(" ", spec.getArgvList())));
+        if (guest) {
+            admission.started();
+        }
         return CreateLhReply.newBuilder().setLhId(lh.id()).setHost(hostName)
                 .setHostPid(lh.launched().programHostPid()).addAllWarnings(warnings).build();
     }
@@ -94,13 +103,20 @@ public final class LhHost {
         Caller c = req.getCaller();
         CheckpointDir dir = CheckpointDir.forReading(req.getRestartDir(), c);
         CheckpointMeta meta = dir.readMeta();
+        boolean guest = !req.getOriginHost().equals(hostName);
+        if (guest) {
+            // Before the first-restart claim: a refused restart must not use it up.
+            admission.check(c.getUser() + "@" + req.getOriginHost(), meta.getSpec().getArgvCount() > 0 ? meta.getSpec().getArgv(0) : "?");
+        }
         boolean sameLh = !meta.getLeftRunning() && dir.claimFirstRestart();
         String id = sameLh ? meta.getLhId() : LhIds.next();
-        boolean guest = !req.getOriginHost().equals(hostName);
         HostedLh lh = registry.restore(id, meta.getSpec(), new LhOwner(meta.getOwner(), req.getOriginHost(), guest), dir.path());
         LOG.info(() -> String.format("LH %s restarted from %s for %s@%s%s", id, dir.path(), c.getUser(), req.getOriginHost(),
                 sameLh ? "" : " (a fork of " + meta.getLhId() + ")"));
         announcer.accept(id);
+        if (guest) {
+            admission.started();
+        }
         return CreateLhReply.newBuilder().setLhId(id).setHost(hostName)
                 .setHostPid(lh.launched().programHostPid()).addAllWarnings(lh.launched().warnings()).build();
     }

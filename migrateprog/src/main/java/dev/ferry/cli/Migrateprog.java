@@ -138,7 +138,8 @@ public final class Migrateprog extends LocalCommand {
             String program = r.getProgram().isEmpty() ? "" : " (" + r.getProgram() + ")";
             return String.format("%s%s %s %s", r.getLhId(), program, r.getDestroyed() ? "destroyed on" : "stays on", r.getFrom());
         }
-        String how = r.getTracker().isEmpty() ? "stop-and-copy" : r.getRounds() + " pre-copy rounds (" + r.getTracker() + ")";
+        String how = r.getTracker().isEmpty() ? "stop-and-copy"
+                : r.getRounds() + (r.getRounds() == 1 ? " pre-copy round (" : " pre-copy rounds (") + r.getTracker() + ")";
         return String.format("%s (%s) moved %s -> %s: %s, pages per round %s, %.1f MiB sent (resident %.1f MiB), frozen %.1f ms,"
                         + " %.1f ms in all", r.getLhId(), r.getProgram(), r.getFrom(), r.getTo(), how, r.getRoundPagesList(),
                 r.getBytes() / 1048576.0, r.getResidentBytes() / 1048576.0, r.getFreezeMs(), r.getTotalMs());

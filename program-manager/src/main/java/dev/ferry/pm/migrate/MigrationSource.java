@@ -160,6 +160,7 @@ public final class MigrationSource {
             }
             throw new FerryException(ErrorCode.INTERNAL, "moving " + lh.id() + " to " + dest.host() + " failed, it goes on here: " + e.getMessage(), e);
         } finally {
+            attempt.closeKept();
             lh.markMigrating(false);
             if (attempt.dir != null) {
                 ImageFiles.deleteQuietly(attempt.dir);
@@ -174,6 +175,24 @@ public final class MigrationSource {
         boolean destinationTouched;
         long frozenAt;
         Path dir;
+        private final List<AutoCloseable> kept = new java.util.ArrayList<>();
+
+        <T extends AutoCloseable> T keep(T resource) {
+            kept.add(resource);
+            return resource;
+        }
+
+        /** Closes what the attempt kept open, newest first; never throws. */
+        void closeKept() {
+            for (int i = kept.size() - 1; i >= 0; i--) {
+                try {
+                    kept.get(i).close();
+                } catch (Exception e) {
+                    LOG.fine(() -> "closing after a migration: " + e.getMessage());
+                }
+            }
+            kept.clear();
+        }
     }
 
     private record Transfer(long bytes, LhReady ready, int rounds, List<Long> roundPages, String tracker) {}
@@ -186,9 +205,12 @@ public final class MigrationSource {
         RoundAcks acks = new RoundAcks();
         FlowControlledUpload<LhTransfer, LhReceipt> upload = upload(dest, acks);
         attempt.destinationTouched = true;
-        try (TracerThread tracer = new TracerThread("ferry-track-" + lh.id());
-                DirtyTracker tracker = DirtyTrackers.open(tracker(), hostPid, tracer);
-                PageRounds pages = new PageRounds(hostPid, PROGRAM_PID)) {
+        // closed only after the commit (migrate's finally): a tracker's close unregisters every
+        // tracked range, tens of milliseconds for 1 GiB, which must not count into the freeze
+        TracerThread tracer = attempt.keep(new TracerThread("ferry-track-" + lh.id()));
+        DirtyTracker tracker = attempt.keep(DirtyTrackers.open(tracker(), hostPid, tracer));
+        PageRounds pages = attempt.keep(new PageRounds(hostPid, PROGRAM_PID));
+        try {
             PrecopyRounds.Wire wire = new PrecopyRounds.Wire() {
                 @Override
                 public void send(LhTransfer message) {

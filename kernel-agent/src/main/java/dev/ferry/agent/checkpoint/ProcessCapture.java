@@ -7,6 +7,7 @@ import dev.ferry.agent.linux.jna.KernelCalls;
 import dev.ferry.agent.ptrace.Registers;
 import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TracedThreads;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
 import dev.ferry.proto.v1.Credentials;
@@ -19,7 +20,6 @@ import dev.ferry.proto.v1.PageIndex;
 import dev.ferry.proto.v1.PipeImage;
 import dev.ferry.proto.v1.ProcessImage;
 import dev.ferry.proto.v1.RlimitValue;
-import dev.ferry.proto.v1.Rseq;
 import dev.ferry.proto.v1.ThreadImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,18 +30,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Captures a logical host whose program is one single-threaded process (besides the LH's
- * init) into a {@link CapturedLh}.
+ * Captures a logical host whose program is one process (besides the LH's init), with all its
+ * threads, into a {@link CapturedLh}.
  *
  * <p>Order, so that a refusal or failure never harms the program: (1) everything that can be
- * checked from /proc without touching the process (threads, tracer, fds, mappings) is checked
- * and refused as a list of blockers; (2) the cgroup is frozen, the process seized and
- * interrupted on a dedicated tracer thread, the cgroup thawed (the process stays in its ptrace
- * stop; with the v1 freezer the stop only arrives now); (3) registers, xstate, signal mask,
- * rseq, robust list, then injected calls (brk, tid address, signal actions, timers), /proc
+ * checked from /proc without touching the process (tracer, fds, mappings) is checked and
+ * refused as a list of blockers; (2) the cgroup is frozen, every thread seized and interrupted
+ * on a dedicated tracer thread (frozen, no thread can start or end meanwhile), the cgroup
+ * thawed (the threads stay in their ptrace stops; with the v1 freezer the stops only arrive
+ * now); (3) injected calls (brk, signal actions, timers; each thread's tid address and
+ * alternate signal stack in that thread), each thread's state ({@link ThreadStates}), /proc
  * state and pages; (4) the process is killed while stopped, left to run on, or left frozen
- * without a tracer ({@link AfterCapture}). On any failure its registers are put back and it is
- * detached and thawed.
+ * without a tracer ({@link AfterCapture}). On any failure every thread's registers are put
+ * back and they are detached and thawed.
  */
 public final class ProcessCapture {
     private static final KernelCalls K = KernelCalls.INSTANCE;
@@ -110,8 +111,8 @@ public final class ProcessCapture {
     private VmFlagsSnapshot flags;
 
     /**
-     * Refuses, without touching the program, what cannot be captured (threads, a tracer,
-     * sockets and other files, memory kinds): pre-copy asks before it sends anything. The
+     * Refuses, without touching the program, what cannot be captured (a tracer, sockets and
+     * other files, memory kinds): pre-copy asks before it sends anything. The
      * capture at the freeze checks again.
      */
     public void check(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
@@ -132,8 +133,8 @@ public final class ProcessCapture {
         int lhPid = status.nsPids()[status.nsPids().length - 1];
         String who = "cannot migrate " + lhId + "." + lhPid + " (" + status.name() + ")";
         List<String> blockers = new ArrayList<>();
-        if (status.threads() != 1) {
-            blockers.add(who + ": it has " + status.threads() + " threads (only single-threaded programs can move yet)");
+        if (status.state() == 'Z') {
+            blockers.add(who + ": its main thread has ended while other threads run on (a zombie thread group leader cannot be rebuilt)");
         }
         if (status.tracerPid() != 0) {
             blockers.add(who + ": it is already traced by process " + status.tracerPid());
@@ -180,20 +181,27 @@ public final class ProcessCapture {
                                    AfterCapture after, PageSink sink, Commit commit) throws Exception {
         cgroup.freeze();
         timer.mark("freeze");
-        Tracee tracee;
+        TracedThreads threads;
         try {
-            tracee = Tracee.seize(hostPid, false);
+            threads = TracedThreads.seizeAll(hostPid);   // frozen: no thread can start or end meanwhile
         } catch (Exception e) {
             cgroup.thaw();
             throw e;
         }
-        Registers raw = null;
+        List<Registers> raw = null;
         boolean done = false;
         boolean refreezing = false;
         try (RemoteMemory memory = new RemoteMemory(hostPid)) {
-            cgroup.thaw();          // the tracee stays in its ptrace stop
-            tracee.awaitStop();
-            raw = tracee.registers();
+            cgroup.thaw();          // the threads stay in their ptrace stops
+            threads.awaitStops();
+            raw = new ArrayList<>();
+            for (Tracee t : threads.all()) {
+                raw.add(t.registers());
+            }
+            if (!new java.util.HashSet<>(TracedThreads.tids(hostPid)).equals(
+                    new java.util.HashSet<>(threads.all().stream().map(Tracee::pid).toList()))) {
+                throw new CaptureException("capturing " + lhId + "." + lhPid + ": a thread started or ended during the capture", null);
+            }
             timer.mark("seize");
             // read again now that it is stopped: files, offsets and mappings changed while it ran
             List<String> blockers = new ArrayList<>();
@@ -204,19 +212,19 @@ public final class ProcessCapture {
                 throw new CaptureRefusedException(blockers);
             }
             timer.mark("inspect again, stopped");
-            LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory, sink);
+            LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, threads, raw, memory, sink);
             commit.accept(captured);
             switch (after) {
-                case KILL -> tracee.kill();   // ends on its own; see Tracee.kill
+                case KILL -> threads.kill();   // ends on its own; see Tracee.kill
                 case LEAVE_RUNNING -> {
-                    tracee.setRegisters(raw);
-                    tracee.detach();
+                    putBack(threads, raw);
+                    threads.detach();
                 }
                 case FREEZE -> {
-                    tracee.setRegisters(raw);
+                    putBack(threads, raw);
                     raw = null;             // already put back: a failure below must not touch a detached tracee
                     refreezing = true;
-                    detachFrozen(tracee, cgroup);
+                    detachFrozen(threads, cgroup);
                 }
             }
             timer.mark(switch (after) { case KILL -> "kill"; case LEAVE_RUNNING -> "detach"; case FREEZE -> "freeze, detach"; });
@@ -226,15 +234,23 @@ public final class ProcessCapture {
             if (!done) {
                 try {
                     if (raw != null) {
-                        tracee.setRegisters(raw);
+                        putBack(threads, raw);
                     }
                 } finally {
-                    tracee.detach();
+                    threads.detach();
                     if (refreezing || cgroup.frozen()) {   // a freeze that timed out may have left it half-frozen
                         cgroup.thaw();
                     }
                 }
             }
+        }
+    }
+
+    /** Every thread's registers as it was stopped (injected calls put them back already; this is the safety net). */
+    private static void putBack(TracedThreads threads, List<Registers> raw) throws Exception {
+        List<Tracee> all = threads.all();
+        for (int i = 0; i < raw.size(); i++) {
+            all.get(i).setRegisters(raw.get(i));
         }
     }
 
@@ -257,20 +273,17 @@ public final class ProcessCapture {
      * on it — measured on Linux 6.18; on thaw it resumes where it was stopped). The second
      * freeze only waits until the kernel reports the cgroup frozen again without the tracer.
      */
-    private static void detachFrozen(Tracee tracee, LhCgroup cgroup) throws IOException {
+    private static void detachFrozen(TracedThreads threads, LhCgroup cgroup) throws IOException {
         cgroup.freeze();
-        tracee.detach();
+        threads.detach();
         cgroup.freeze();
     }
 
     private LhImage captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,
-                                 List<FileDescriptor> fds, List<Mapping.Builder> mappings, Tracee tracee,
-                                 Registers raw, RemoteMemory memory, PageSink sink) throws Exception {
+                                 List<FileDescriptor> fds, List<Mapping.Builder> mappings, TracedThreads threads,
+                                 List<Registers> raw, RemoteMemory memory, PageSink sink) throws Exception {
+        Tracee tracee = threads.leader();
         byte[] xstate = tracee.xstate();
-        long sigmask = tracee.sigmask();
-        long[] rseq = tracee.rseqConfiguration();
-        long[] head = new long[1], len = new long[1];
-        K.syscall(KernelCalls.SYS_GET_ROBUST_LIST, hostPid, head, len);
 
         Mapping.Builder vdso = mappings.stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO).findFirst()
                 .orElseThrow(() -> new CaptureException("process " + hostPid + " has no [vdso] to inject system calls from", null));
@@ -278,7 +291,9 @@ public final class ProcessCapture {
         if (at < 0) {
             throw new CaptureException("no syscall instruction in the vdso of " + hostPid, null);
         }
-        InjectedState injected = InjectedState.read(tracee, new SyscallInjector(tracee, vdso.getStart() + at), memory);
+        List<Tracee> others = threads.all().subList(1, threads.all().size());
+        InjectedState injected = InjectedState.read(tracee, new SyscallInjector(tracee, vdso.getStart() + at), memory, others);
+        List<ThreadImage> threadImages = ThreadStates.read(hostPid, threads.all(), raw, injected);
 
         ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
         MmFields mm = stat.mmFields().setBrk(injected.brk)
@@ -295,22 +310,13 @@ public final class ProcessCapture {
         }
         timer.mark("file identities");
 
-        Registers regs = new Registers(raw.toBytes());
-        boolean interrupted = regs.normaliseInterruptedSyscall();
-        ThreadImage.Builder thread = ThreadImage.newBuilder().setTid(lhPid).setRegisters(ByteString.copyFrom(regs.toBytes()))
-                .setXstate(ByteString.copyFrom(xstate)).setSigmask(sigmask).setPending(status.threadPending())
-                .setRobustList(head[0]).setRobustListLen(len[0]).setClearChildTid(injected.clearChildTid)
-                .setSyscallInterrupted(interrupted);
-        if (rseq[1] != 0) {
-            thread.setRseq(Rseq.newBuilder().setPointer(rseq[0]).setLength((int) rseq[1]).setSignature((int) rseq[2]));
-        }
         ProcessImage.Builder p = ProcessImage.newBuilder().setPid(lhPid).setPpid(1)   // single-process LHs: the parent is the LH's init
                 .setPgid(lhPid).setExe(Files.readSymbolicLink(procPid.resolve("exe")).toString())
                 .setComm(Files.readString(procPid.resolve("comm")).strip())
                 .setCwd(Files.readSymbolicLink(procPid.resolve("cwd")).toString()).setUmask(status.umask())
                 .setNice(stat.nice()).setCredentials(credentials(status)).addAllRlimits(rlimits(hostPid)).setMm(mm)
                 .addAllFds(fds).addAllSignalActions(injected.actions).setSharedPending(status.sharedPending())
-                .addThreads(thread).addAllItimers(injected.itimers).setPageCount(pageCount);
+                .addAllThreads(threadImages).addAllItimers(injected.itimers).setPageCount(pageCount);
         for (Mapping.Builder m : mappings) {
             p.addMappings(m);
         }

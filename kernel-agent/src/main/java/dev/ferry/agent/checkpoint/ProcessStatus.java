@@ -4,11 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The lines of /proc/PID/status a capture needs. */
-record ProcessStatus(String name, int threads, int tracerPid, int[] uids, int[] gids, List<Integer> groups,
+record ProcessStatus(String name, char state, int threads, int tracerPid, int[] uids, int[] gids, List<Integer> groups,
                      int umask, long threadPending, long sharedPending, int[] nsPids) {
 
     static ProcessStatus parse(String text) {
         String name = "";
+        char state = '?';
         int threads = 1, tracer = 0, umask = 022;
         int[] uids = new int[4], gids = new int[4], nsPids = new int[0];
         List<Integer> groups = new ArrayList<>();
@@ -21,6 +22,7 @@ record ProcessStatus(String name, int threads, int tracerPid, int[] uids, int[] 
             String v = line.substring(colon + 1).strip();
             switch (line.substring(0, colon)) {
                 case "Name" -> name = v;
+                case "State" -> state = v.isEmpty() ? '?' : v.charAt(0);
                 case "Threads" -> threads = Integer.parseInt(v);
                 case "TracerPid" -> tracer = Integer.parseInt(v);
                 case "Umask" -> umask = Integer.parseInt(v, 8);
@@ -37,7 +39,7 @@ record ProcessStatus(String name, int threads, int tracerPid, int[] uids, int[] 
                 default -> { }
             }
         }
-        return new ProcessStatus(name, threads, tracer, uids, gids, groups, umask, pnd, shd, nsPids);
+        return new ProcessStatus(name, state, threads, tracer, uids, gids, groups, umask, pnd, shd, nsPids);
     }
 
     private static int[] ints(String v) {

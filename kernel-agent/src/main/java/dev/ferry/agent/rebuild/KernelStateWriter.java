@@ -24,8 +24,9 @@ import java.util.Map;
 /**
  * Gives the rebuilt process the captured kernel state by injected calls (DESIGN.md §5, rebuild
  * steps 5-6): mm fields and exe (PR_SET_MM_MAP), name, files at their fds and offsets, the 62
- * signal actions, umask, cwd, rseq, robust list, tid address, timers, and last the user's
- * credentials. Arguments in memory go through the scratch page.
+ * signal actions, umask, cwd, the leader thread's own state ({@link ThreadBuilder#ownState}),
+ * timers; and, in {@link #dropToUser}, once every thread exists, the user's credentials.
+ * Arguments in memory go through the scratch page.
  */
 final class KernelStateWriter {
     private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, F_SETFL = 4;
@@ -55,14 +56,17 @@ final class KernelStateWriter {
         inject.check("umask", UMASK, p.getUmask());
         inject.check("chdir " + p.getCwd(), CHDIR, space.string(p.getCwd()));
         ThreadImage t = p.getThreads(0);
-        if (t.hasRseq()) {
-            inject.check("rseq", RSEQ, t.getRseq().getPointer(), t.getRseq().getLength(), 0, t.getRseq().getSignature());
-        }
-        if (t.getRobustList() != 0) {
-            inject.check("set_robust_list", SET_ROBUST_LIST, t.getRobustList(), t.getRobustListLen());
-        }
+        ThreadBuilder.ownState(inject, memory, space, t);
         inject.check("set_tid_address", SET_TID_ADDRESS, t.getClearChildTid());
-        credentials(p.getCredentials());
+    }
+
+    /**
+     * The leader drops to the user's credentials (each other thread did already, see
+     * {@link ThreadBuilder}: credentials belong to a thread, and the raw calls change only the
+     * caller's), then the process becomes dumpable again, as the user's own processes are.
+     */
+    void dropToUser(Credentials c) throws TraceException, IOException {
+        credentials(inject, memory, space.scratch(), c);
         inject.check("prctl(PR_SET_DUMPABLE)", PRCTL, PR_SET_DUMPABLE, 1);
     }
 
@@ -165,12 +169,16 @@ final class KernelStateWriter {
         }
     }
 
-    /** Supplementary groups, then gids, then uids (after setresuid the gids could not change). */
-    private void credentials(Credentials c) throws TraceException, IOException {
+    /**
+     * Supplementary groups, then gids, then uids (after setresuid the gids could not change), in
+     * the thread {@code inject} runs in.
+     */
+    static void credentials(SyscallInjector inject, RemoteMemory memory, long scratch, Credentials c)
+            throws TraceException, IOException {
         ByteBuffer groups = le(Math.max(4, c.getGroupsCount() * 4));
         c.getGroupsList().forEach(groups::putInt);
-        memory.write(space.scratch(), groups.array());
-        inject.check("setgroups", SETGROUPS, c.getGroupsCount(), space.scratch());
+        memory.write(scratch, groups.array());
+        inject.check("setgroups", SETGROUPS, c.getGroupsCount(), scratch);
         inject.check("setresgid", SETRESGID, c.getRgid(), c.getEgid(), c.getSgid());
         inject.check("setresuid", SETRESUID, c.getRuid(), c.getEuid(), c.getSuid());
     }

@@ -12,6 +12,7 @@ import dev.ferry.agent.linux.jna.KernelCalls;
 import dev.ferry.agent.ptrace.Registers;
 import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TracedThreads;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
 import dev.ferry.proto.v1.HostFeatures;
@@ -27,11 +28,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Rebuilds a captured single-threaded process inside a restore stub (ferry-init --restore):
- * seizes the stub (with PTRACE_O_EXITKILL, so a failure or a dead tracer never leaves a
- * half-built process running), drops its rseq registration, rebuilds the address space and
- * kernel state, sets signal mask, registers and xstate, re-raises pending signals, detaches
- * (optionally into a frozen cgroup).
+ * Rebuilds a captured process inside a restore stub (ferry-init --restore): seizes the stub
+ * (with PTRACE_O_EXITKILL, so a failure or a dead tracer never leaves a half-built process
+ * running), drops its rseq registration, rebuilds the address space and kernel state, creates
+ * its other threads at their old tids ({@link ThreadBuilder}), sets every thread's signal mask,
+ * registers and xstate, re-raises pending signals, detaches (optionally into a frozen cgroup).
  */
 public final class ProcessRebuild {
     private static final KernelCalls K = KernelCalls.INSTANCE;
@@ -69,8 +70,11 @@ public final class ProcessRebuild {
         if (!image.getHost().getArch().equals("x86_64")) {
             throw new RebuildException("image is for " + image.getHost().getArch() + ", this host is x86_64");
         }
-        if (image.getProcessesCount() != 1 || image.getProcesses(0).getThreadsCount() != 1) {
-            throw new RebuildException("only single-process, single-threaded images can be rebuilt yet");
+        if (image.getProcessesCount() != 1) {
+            throw new RebuildException("only single-process images can be rebuilt yet");
+        }
+        if (image.getProcesses(0).getThreadsCount() == 0) {
+            throw new RebuildException("the image of " + image.getLhId() + " has a process without threads");
         }
         List<String> problems = new ArrayList<>();
         ProcessImage p = image.getProcesses(0);
@@ -117,6 +121,7 @@ public final class ProcessRebuild {
     private void rebuildTraced(int hostPid, HostFeatures host, ProcessImage p, CapturedLh captured, LhCgroup freezeIn)
             throws Exception {
         Tracee stub = Tracee.seize(hostPid, true);
+        TracedThreads threads = new TracedThreads(stub);
         boolean done = false;
         try (RemoteMemory memory = new RemoteMemory(hostPid)) {
             stub.awaitStop();
@@ -124,11 +129,11 @@ public final class ProcessRebuild {
             timer.mark("seize stub");
             AddressSpaceBuilder space = new AddressSpaceBuilder(control.inject(), memory, timer);
             space.build(control.areas(), p, captured.pages());
-            finishState(stub, control.inject(), memory, space, hostPid, p, captured.image().getPipesList(), freezeIn, timer);
+            finishState(threads, control.inject(), memory, space, hostPid, p, captured.image().getPipesList(), freezeIn, timer);
             done = true;
         } finally {
             if (!done) {
-                stub.killAndReap();
+                threads.killAndReap();
             }
         }
     }
@@ -161,37 +166,62 @@ public final class ProcessRebuild {
     }
 
     /**
-     * After the address space: rlimits, nice, kernel state, signal mask, registers, xstate,
-     * pending signals; then the stub is let go, into its frozen cgroup when {@code freezeIn} is
-     * given (it has not run one instruction of its own then).
+     * After the address space: rlimits, nice, kernel state, the other threads, credentials, then
+     * every thread's signal mask, registers, xstate and pending signals; then the threads are let
+     * go, into the frozen cgroup when {@code freezeIn} is given (no instruction of the program
+     * has run then). {@code threads} holds the stub (the leader) and receives the threads created
+     * here, so that the caller can kill them all on failure.
      */
-    static void finishState(Tracee stub, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space, int hostPid,
-                            ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
-        ThreadImage t = p.getThreads(0);
+    static void finishState(TracedThreads threads, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space,
+                            int hostPid, ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
+        Tracee stub = threads.leader();
         for (RlimitValue r : p.getRlimitsList()) {
             K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
         }
         K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
-        new KernelStateWriter(stub, inject, memory, space, hostPid).write(p, pipes);
+        KernelStateWriter writer = new KernelStateWriter(stub, inject, memory, space, hostPid);
+        writer.write(p, pipes);
+        new ThreadBuilder(inject, memory, space).create(p.getThreadsList().subList(1, p.getThreadsCount()), p.getCredentials(),
+                threads);
+        writer.dropToUser(p.getCredentials());
         inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
-        stub.setSigmask(t.getSigmask());
-        stub.setRegisters(new Registers(t.getRegisters().toByteArray()));
-        stub.setXstate(t.getXstate().toByteArray());
-        long pending = t.getPending() | p.getSharedPending();
-        for (int sig = 1; sig <= 64; sig++) {
-            if ((pending & (1L << (sig - 1))) != 0) {
-                K.kill(hostPid, sig);   // stays pending until the program takes it
+        List<Tracee> all = threads.all();
+        for (int i = 0; i < all.size(); i++) {
+            ThreadImage t = p.getThreads(i);
+            Tracee thread = all.get(i);
+            thread.setSigmask(t.getSigmask());
+            thread.setRegisters(new Registers(t.getRegisters().toByteArray()));
+            thread.setXstate(t.getXstate().toByteArray());
+        }
+        // pending signals last: they stay pending until the program takes them, and must not stop an injected call
+        for (int i = 0; i < all.size(); i++) {
+            for (int sig : signals(p.getThreads(i).getPending())) {
+                K.syscall(KernelCalls.SYS_TGKILL, hostPid, all.get(i).pid(), sig);
             }
+        }
+        for (int sig : signals(p.getSharedPending())) {
+            K.kill(hostPid, sig);
         }
         timer.mark("kernel state, registers");
         if (freezeIn != null) {
             // a ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer
             freezeIn.freeze();
-            stub.detach();
+            threads.detach();
             freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
             timer.mark("freeze, detach");
         } else {
-            stub.detach();
+            threads.detach();
         }
+    }
+
+    /** The signal numbers of a pending-signal mask (bit n-1 = signal n). */
+    private static List<Integer> signals(long mask) {
+        List<Integer> out = new ArrayList<>();
+        for (int sig = 1; sig <= 64; sig++) {
+            if ((mask & (1L << (sig - 1))) != 0) {
+                out.add(sig);
+            }
+        }
+        return out;
     }
 }

@@ -52,7 +52,7 @@ public interface KernelCalls extends Library {
 
     int close(int fd) throws LastErrorException;
 
-    int SYS_GET_ROBUST_LIST = 274;
+    int SYS_GET_ROBUST_LIST = 274, SYS_TGKILL = 234;
     int SYS_PIDFD_OPEN = 434, SYS_PIDFD_GETFD = 438;
     int FIONREAD = 0x541B, F_GETPIPE_SZ = 1032, F_SETPIPE_SZ = 1031, O_CLOEXEC = 02000000, SPLICE_F_NONBLOCK = 2;
     int PRIO_PROCESS = 0;

@@ -296,12 +296,12 @@ static void spawn_children(pid_t parent);
 
 /* In the new process of tree entry `e`: its session or group, its children, then the stub. */
 static void become(const struct tree_entry *e) {
-    if (e->zombie) die_as(e->status);
     if (e->sid == e->pid) {
         if (setsid() < 0) _exit(126);
     } else if (e->pgid == e->pid) {
         setpgid(0, 0);
     }
+    if (e->zombie) die_as(e->status);   /* a zombie may still lead the group of live processes */
     spawn_children(e->pid);
     run_stub(0);
 }

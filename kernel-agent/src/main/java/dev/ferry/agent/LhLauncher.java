@@ -91,10 +91,10 @@ public final class LhLauncher {
      * Brings a captured logical host back to life under LH id {@code lhId} (the image's own id
      * for a restart or migration, a new one for a fork): checks the image and this host (CPU
      * state layout, kernel family, files) before creating anything, starts ferry-init in
-     * restore mode (a stub at the program's old pid in a fresh pid namespace, stdio on new
-     * pipes this JVM holds), writes the stdin bytes the program had not read yet into the new
-     * stdin pipe, rebuilds the program in the stub and lets it run. On failure nothing of the
-     * LH is left.
+     * restore mode (a stub at each process' old pid, under its old parent, in a fresh pid
+     * namespace, stdio on new pipes this JVM holds), writes the stdin bytes the program had not
+     * read yet into the new stdin pipe, rebuilds every process in its stub and lets them run.
+     * On failure nothing of the LH is left.
      */
     public LaunchedLh restore(String lhId, CapturedLh image) throws LaunchException {
         return restore(lhId, image, PhaseTimer.none());
@@ -158,9 +158,10 @@ public final class LhLauncher {
             throw new LaunchException("learning this host's CPU features: " + e.getMessage(), e);
         }
         timer.mark("verify");
-        RestoreStub stub = startStub(lhId, image.image().getProcesses(0).getPid());
+        List<dev.ferry.proto.v1.ProcessImage> processes = image.image().getProcessesList();
+        RestoreStub stub = processes.size() == 1 ? startStub(lhId, processes.get(0).getPid()) : startStubs(lhId, processes);
         timer.mark("launch stub");
-        return stub.complete(image.image(), startFrozen, frozen -> new ProcessRebuild(timer).rebuild(stub.hostPid(), image, frozen));
+        return stub.complete(image.image(), startFrozen, frozen -> new ProcessRebuild(timer).rebuild(stub.hostPids(), image, frozen));
     }
 
     /**

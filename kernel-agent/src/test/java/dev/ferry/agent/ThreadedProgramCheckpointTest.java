@@ -3,18 +3,10 @@ package dev.ferry.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ferry.agent.checkpoint.AfterCapture;
-import dev.ferry.agent.checkpoint.ProcessCapture;
 import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.ThreadImage;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,22 +22,20 @@ class ThreadedProgramCheckpointTest {
     @TempDir
     Path dir;
     TestLhs lhs;
-    final List<LhImage> images = new ArrayList<>();
-    final List<LaunchedLh> restored = new ArrayList<>();
+    MidRunCheckpoints runs;
+    List<LhImage> images;
 
     @BeforeEach
     void setUp() throws Exception {
         lhs = new TestLhs(dir.resolve("state"), true);
+        runs = new MidRunCheckpoints(lhs, dir);
+        images = runs.images;
     }
 
     @AfterEach
     void tearDown() throws Exception {
         try {
-            for (LaunchedLh lh : restored) {
-                lh.cgroup().killAll();
-                lh.exit().get(10, TimeUnit.SECONDS);
-                lh.cgroup().remove();
-            }
+            runs.close();
         } finally {
             lhs.close();
         }
@@ -60,9 +50,9 @@ class ThreadedProgramCheckpointTest {
     @Test
     void fourThreadsBlockedOrBusyContinueAfterTwoRestarts() throws Exception {
         List<String> argv = List.of(THREADS.toString(), "60");
-        List<String> expected = uninterrupted(argv);
+        List<String> expected = MidRunCheckpoints.uninterrupted(argv);
         assertTrue(expected.subList(60, 65).stream().allMatch(l -> l.contains("kernel state same")), expected.toString());
-        List<String> got = runWithCheckpoints(argv, 8, 30);
+        List<String> got = runs.run(argv, 8, 30);
         assertEquals(expected, got);
         for (LhImage image : images) {
             List<ThreadImage> threads = image.getProcesses(0).getThreadsList();
@@ -86,9 +76,9 @@ class ThreadedProgramCheckpointTest {
                 + "    for i, d in ex.map(work, range(160)): print(i, d[:20], flush=True)\n"
                 + "print('done', flush=True)\n";
         List<String> argv = List.of("/usr/bin/python3", "-c", script);
-        List<String> expected = uninterrupted(argv);
+        List<String> expected = MidRunCheckpoints.uninterrupted(argv);
         assertEquals("done", expected.get(expected.size() - 1));
-        assertEquals(expected, runWithCheckpoints(argv, 20, 80));
+        assertEquals(expected, runs.run(argv, 20, 80));
         assertTrue(images.stream().allMatch(i -> i.getProcesses(0).getThreadsCount() == 5),
                 "the main thread and four workers each time: " + images.stream().map(i -> i.getProcesses(0).getThreadsCount()).toList());
     }
@@ -97,44 +87,4 @@ class ThreadedProgramCheckpointTest {
         return java.nio.ByteBuffer.wrap(t.getRegisters().toByteArray()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(10 * 8);
     }
 
-    private static List<String> uninterrupted(List<String> argv) throws Exception {
-        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        p.getOutputStream().close();
-        List<String> lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).lines().toList();
-        assertEquals(0, p.waitFor());
-        return lines;
-    }
-
-    /**
-     * Runs {@code argv} as an LH; once it has printed {@code afterLines[i]} lines in all, it is
-     * checkpointed into a directory (and killed) and restarted from it. Returns every line
-     * printed by the original and its restarts.
-     */
-    private List<String> runWithCheckpoints(List<String> argv, int... afterLines) throws Exception {
-        LaunchSpec spec = TestLhs.spec(argv.toArray(String[]::new));
-        LaunchedLh lh = lhs.launch(spec);
-        List<String> lines = new ArrayList<>();
-        for (int round = 0; round <= afterLines.length; round++) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(lh.stdout(), StandardCharsets.UTF_8));
-            lh.stdin().close();
-            if (round == afterLines.length) {
-                out.lines().forEach(lines::add);
-                assertEquals(0, TestLhs.exit(lh).shellCode(), TestLhs.exit(lh).describe() + "; output " + lines);
-                return lines;
-            }
-            while (lines.size() < afterLines[round]) {
-                String line = out.readLine();
-                assertTrue(line != null, "ended before line " + afterLines[round] + ": " + lines);
-                lines.add(line);
-            }
-            Path image = dir.resolve("image" + round);
-            images.add(new ProcessCapture().captureTo(spec.lhId(), lh.cgroup(), AfterCapture.KILL, image, false));
-            CompletableFuture<List<String>> rest = CompletableFuture.supplyAsync(() -> out.lines().toList());
-            lines.addAll(rest.get(10, TimeUnit.SECONDS));   // what it wrote before the capture
-            assertTrue(TestLhs.exit(lh).signalled(), TestLhs.exit(lh).describe());
-            lh = lhs.launcher.restore(spec.lhId(), image);
-            restored.add(lh);
-        }
-        throw new AssertionError("unreachable");
-    }
 }

@@ -23,14 +23,13 @@ import java.util.Map;
 
 /**
  * Gives the rebuilt process the captured kernel state by injected calls (DESIGN.md §5, rebuild
- * steps 5-6): mm fields and exe (PR_SET_MM_MAP), name, files at their fds and offsets, the 62
+ * steps 5-6): mm fields and exe (PR_SET_MM_MAP), name, files ({@link LhFileBuilder}), the 62
  * signal actions, umask, cwd, the leader thread's own state ({@link ThreadBuilder#ownState}),
  * timers; and, in {@link #dropToUser}, once every thread exists, the user's credentials.
  * Arguments in memory go through the scratch page.
  */
 final class KernelStateWriter {
-    private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, F_SETFL = 4;
-    private static final int SETFL_MASK = 02000 | 04000 | 040000 | 01000000;   // O_APPEND|O_NONBLOCK|O_DIRECT|O_NOATIME
+    private static final int SIGCHLD = 17;
 
     private final SyscallInjector inject;
     private final RemoteMemory memory;
@@ -47,11 +46,11 @@ final class KernelStateWriter {
         this.hostPid = hostPid;
     }
 
-    /** {@code pipes}: the LH's private pipes, which {@code p}'s PIPE fds name. */
-    void write(ProcessImage p, List<PipeImage> pipes) throws TraceException, IOException {
+    /** {@code files}: the LH's files, made or taken for {@code p}'s fds. */
+    void write(ProcessImage p, LhFileBuilder files) throws TraceException, IOException {
         setMm(p);
         inject.check("prctl(PR_SET_NAME)", PRCTL, PR_SET_NAME, space.string(p.getComm()));
-        files(p, pipes);
+        files.install(p.getPid(), hostPid, p.getFdsList(), inject, memory, space);
         signalsAndTimers(p);
         inject.check("umask", UMASK, p.getUmask());
         inject.check("chdir " + p.getCwd(), CHDIR, space.string(p.getCwd()));
@@ -78,9 +77,13 @@ final class KernelStateWriter {
     private void signalsAndTimers(ProcessImage p) throws TraceException, IOException {
         List<SignalAction> actions = p.getSignalActionsList();
         List<Itimer> timers = p.getItimersList();
-        ByteBuffer data = le(32 * (actions.size() + timers.size()));
-        try (SyscallBatch batch = SyscallBatch.open(tracee, inject, memory, actions.size() + timers.size(), data.capacity())) {
+        ByteBuffer data = le(32 * (actions.size() + timers.size() + 1));   // the last 32 bytes: a zeroed sigaction (SIG_DFL)
+        try (SyscallBatch batch = SyscallBatch.open(tracee, inject, memory, actions.size() + timers.size() + 1, data.capacity())) {
             List<String> names = new java.util.ArrayList<>();
+            // SIG_DFL first: SIGCHLD's default is to ignore, so this drops the SIGCHLD a stub got
+            // when its zombie children were made; the program's own action follows
+            batch.add(RT_SIGACTION, SIGCHLD, batch.data(data.capacity() - 32), 0, 8);
+            names.add("rt_sigaction(SIGCHLD, SIG_DFL)");
             for (SignalAction a : actions) {
                 batch.add(RT_SIGACTION, a.getSignal(), batch.data(data.position()), 0, 8);
                 data.putLong(a.getHandler()).putLong(a.getFlags()).putLong(a.getRestorer()).putLong(a.getMask());
@@ -120,52 +123,6 @@ final class KernelStateWriter {
             inject.check("prctl(PR_SET_MM_MAP)", PRCTL, PR_SET_MM, PR_SET_MM_MAP, space.scratch(), 104, 0);
         } finally {
             inject.call(CLOSE, exeFd);
-        }
-    }
-
-    /**
-     * The stub holds the new stdio pipes at 0/1/2. They are first parked above every fd the
-     * image uses, and the private pipes are created parked there too; then each image fd is
-     * recreated: pipe ends by dup3 from their parked fd (fds of one end share one open file
-     * description, as after the dup that usually made them), files by opening the path again
-     * (never creating or truncating) and seeking.
-     */
-    private void files(ProcessImage p, List<PipeImage> pipes) throws TraceException, IOException {
-        int park = 3;
-        for (FileDescriptor f : p.getFdsList()) {
-            park = Math.max(park, f.getFd() + 1);
-        }
-        long[] parked = new long[3];
-        for (int slot = 0; slot < 3; slot++) {
-            parked[slot] = inject.check("park stdio " + slot, FCNTL, slot, F_DUPFD_CLOEXEC, park);
-            inject.check("close " + slot, CLOSE, slot);
-        }
-        Map<Integer, PipeBuilder.Ends> privatePipes = new PipeBuilder(inject, memory, space.scratch(), hostPid).create(pipes, park);
-        for (FileDescriptor f : p.getFdsList()) {
-            long cloexec = f.getFlags() & O_CLOEXEC;
-            if (f.getKind() == FileDescriptor.Kind.STDIO_PIPE || f.getKind() == FileDescriptor.Kind.PIPE) {
-                long from = f.getKind() == FileDescriptor.Kind.STDIO_PIPE ? parked[f.getStdioSlot()]
-                        : f.getWriteEnd() ? privatePipes.get(f.getPipeId()).write() : privatePipes.get(f.getPipeId()).read();
-                inject.check("dup3 pipe to " + f.getFd(), DUP3, from, f.getFd(), cloexec);
-                inject.check("fcntl F_SETFL " + f.getFd(), FCNTL, f.getFd(), F_SETFL, f.getFlags() & SETFL_MASK);
-                continue;
-            }
-            int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC);
-            long fd = inject.check("open " + f.getPath() + " for fd " + f.getFd(), OPENAT, AT_FDCWD, space.string(f.getPath()), flags, 0);
-            if (fd != f.getFd()) {
-                inject.check("dup3 to fd " + f.getFd(), DUP3, fd, f.getFd(), cloexec);
-                inject.check("close", CLOSE, fd);
-            }
-            if (f.getKind() == FileDescriptor.Kind.REGULAR || f.getKind() == FileDescriptor.Kind.DIRECTORY) {
-                inject.check("lseek fd " + f.getFd(), LSEEK, f.getFd(), f.getPosition(), 0);
-            }
-        }
-        for (long fd : parked) {
-            inject.check("close parked stdio", CLOSE, fd);
-        }
-        for (PipeBuilder.Ends e : privatePipes.values()) {
-            inject.check("close parked pipe", CLOSE, e.read());
-            inject.check("close parked pipe", CLOSE, e.write());
         }
     }
 

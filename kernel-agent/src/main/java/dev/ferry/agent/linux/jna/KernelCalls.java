@@ -39,6 +39,9 @@ public interface KernelCalls extends Library {
 
     int pipe2(int[] fds, int flags) throws LastErrorException;
 
+    /** kcmp(pid1, pid2, type, idx1, idx2) through syscall(2): 0 when the two objects are the same. */
+    long syscall(long number, int pid1, int pid2, int type, long idx1, long idx2) throws LastErrorException;
+
     /** tee(2): duplicates up to {@code len} bytes of one pipe into another without consuming them. */
     long tee(int fdIn, int fdOut, long len, int flags) throws LastErrorException;
 

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ProcessTreeCheckpointTest {
     static final Path FAMILY = Path.of("target", "native-test", "family").toAbsolutePath();
+    static final Path SHAREDMEM = Path.of("target", "native-test", "sharedmem").toAbsolutePath();
 
     @TempDir
     Path dir;
@@ -70,6 +71,25 @@ class ProcessTreeCheckpointTest {
             for (int child : List.of(2, 3)) {   // the live children hold the write ends of the parent's pipes
                 assertTrue(p.get(child).getZombie() || p.get(child).getFdsList().stream().anyMatch(f -> f.getKind() == FileDescriptor.Kind.PIPE && f.getWriteEnd()
                         && fromChildren.contains(f.getPipeId())), p.get(child).getFdsList().toString());
+            }
+        }
+    }
+
+    /**
+     * A parent and its child sharing MAP_SHARED anonymous memory and a memfd (mapped, and held
+     * open): each object is carried once, and after each restart what one process writes the
+     * other still sees.
+     */
+    @Test
+    void sharedMemoryBetweenParentAndChildStaysShared() throws Exception {
+        List<String> argv = List.of(SHAREDMEM.toString(), "50");
+        List<String> expected = MidRunCheckpoints.uninterrupted(argv);
+        assertEquals("child exited 0", expected.get(expected.size() - 1));
+        assertEquals(expected, runs.runWithProcesses(argv, 2, 5, 25));
+        for (LhImage image : runs.images) {
+            assertEquals(2, image.getSharedMemoryCount(), "the anonymous area and the memfd, once each: " + image.getSharedMemoryList());
+            for (ProcessImage p : image.getProcessesList()) {
+                assertEquals(2, p.getMappingsList().stream().filter(m -> m.getShmId() != 0).count(), "both mapped in " + p.getPid());
             }
         }
     }

@@ -23,6 +23,8 @@ import java.util.TreeMap;
  * whichever processes hold its ends, unless a process outside the LH holds the end the LH does
  * not (looked for in /proc only then).
  *
+ * <p>Memfds are shared memory objects ({@link SharedObjects}), carried once.
+ *
  * <p>Open file descriptions: fds made by dup or inherited by fork share one (one offset, one
  * set of status flags); kcmp(KCMP_FILE) tells, and such fds get one {@code file_id} so the
  * rebuild makes the description once.
@@ -31,8 +33,8 @@ final class LhFiles {
     private LhFiles() {}
 
     /** The fds of every live process of {@code members}, by pid in the LH; what cannot move goes to {@code blockers}. */
-    static Map<Integer, List<FileDescriptor>> inspect(List<LhProcesses.Member> members, String lhId, List<String> blockers)
-            throws IOException {
+    static Map<Integer, List<FileDescriptor>> inspect(List<LhProcesses.Member> members, String lhId, List<String> blockers,
+                                                      SharedObjects shared) throws IOException {
         Map<LhProcesses.Member, List<FdTable.Open>> open = new LinkedHashMap<>();
         for (LhProcesses.Member m : members) {
             if (!m.zombie()) {
@@ -74,7 +76,10 @@ final class LhFiles {
             for (FdTable.Open o : e.getValue()) {
                 FileDescriptor.Builder b = FileDescriptor.newBuilder().setFd(o.fd()).setFlags(o.flags()).setPosition(o.position());
                 String blocker;
-                if (!o.pipe()) {
+                if (o.target().startsWith("/memfd:")) {
+                    b.setKind(FileDescriptor.Kind.SHARED_MEMORY).setShmId(shared.fd(m.hostPid(), o.fd(), o.target()));
+                    blocker = null;
+                } else if (!o.pipe()) {
                     blocker = FdTable.classify(proc(m.hostPid()), o, b);
                 } else if (stdio.contains(o.pipeInode())) {
                     int slot = o.writeOnly() ? lowFd.getOrDefault(o.pipeInode(), -1) : 0;
@@ -87,6 +92,10 @@ final class LhFiles {
                 } else {
                     b.setKind(FileDescriptor.Kind.PIPE).setPipeId((int) o.pipeInode()).setWriteEnd(o.writeOnly());
                     blocker = null;
+                }
+                if (blocker != null && !Files.exists(proc(m.hostPid()).resolve("fd").resolve(Integer.toString(o.fd())),
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;   // closed since it was listed (the processes run, but at the freeze)
                 }
                 if (blocker != null) {
                     blockers.add(who + ": fd " + o.fd() + " is " + blocker);

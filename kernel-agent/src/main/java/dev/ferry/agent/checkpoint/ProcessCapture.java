@@ -112,8 +112,14 @@ public final class ProcessCapture {
         singleProcess(lhId, inspect(lhId, cgroup));
     }
 
-    /** Pre-copy (dirty tracking, rounds, the rebuild's side) knows one process yet. */
+    /** Pre-copy (dirty tracking, rounds, the rebuild's side) knows one process without shared memory yet. */
     private static void singleProcess(String lhId, Inspected it) throws CaptureRefusedException {
+        if (!it.shared().objects().isEmpty()) {
+            LhProcesses.Member first = it.members().get(0);
+            throw new CaptureRefusedException(List.of("cannot migrate " + lhId + "." + first.pid() + " (" + first.name()
+                    + "): it has " + it.shared().objects().size() + " shared memory object(s) (MAP_SHARED anonymous memory or memfds),"
+                    + " which can be checkpointed, not yet moved live"));
+        }
         if (it.members().size() > 1) {
             LhProcesses.Member first = it.members().get(0);
             StringBuilder all = new StringBuilder();
@@ -125,7 +131,7 @@ public final class ProcessCapture {
     }
 
     /** The LH's processes (parents first), each live one's fds by pid, and the LH's program. */
-    private record Inspected(List<LhProcesses.Member> members, Map<Integer, List<FileDescriptor>> fds) {
+    private record Inspected(List<LhProcesses.Member> members, Map<Integer, List<FileDescriptor>> fds, SharedObjects shared) {
         List<LhProcesses.Member> live() {
             return members.stream().filter(m -> !m.zombie()).toList();
         }
@@ -164,17 +170,19 @@ public final class ProcessCapture {
                     blockers.add(who + ": it is already traced by process " + status.tracerPid());
                 }
             }
-            Map<Integer, List<FileDescriptor>> fds = LhFiles.inspect(members, lhId, blockers);
+            SharedObjects shared = new SharedObjects();
+            Map<Integer, List<FileDescriptor>> fds = LhFiles.inspect(members, lhId, blockers, shared);
             for (LhProcesses.Member m : members) {
                 if (!m.zombie()) {
                     String maps = Files.readString(Path.of("/proc", Integer.toString(m.hostPid()), "maps"));   // smaps walks page tables
-                    Mappings.of(VmArea.parseSmaps(maps), "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")", blockers);
+                    shared.tag(m.hostPid(), Mappings.of(VmArea.parseSmaps(maps),
+                            "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")", blockers));
                 }
             }
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
-            return new Inspected(members, fds);
+            return new Inspected(members, fds, shared);
         } catch (IOException e) {
             throw new CaptureException("inspecting " + lhId + ": " + e.getMessage(), e);
         }
@@ -247,6 +255,7 @@ public final class ProcessCapture {
                 LhProcesses.Member m = s.member();
                 mappings.put(m.pid(), Mappings.of(areasWithFlags(Path.of("/proc", Integer.toString(m.hostPid()))),
                         "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")", blockers));
+                it.shared().tag(m.hostPid(), mappings.get(m.pid()));
             }
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
@@ -292,7 +301,7 @@ public final class ProcessCapture {
         }
     }
 
-    /** The LH's image: every process (parents first), its pipes, the unread stdin. */
+    /** The LH's image: every process (parents first), its pipes and shared memory, the unread stdin. */
     private LhImage image(String lhId, Inspected it, List<Seized> seized, Map<Integer, List<Mapping.Builder>> mappings,
                           PageSink sink) throws Exception {
         Map<Integer, Seized> byPid = new HashMap<>();
@@ -305,7 +314,10 @@ public final class ProcessCapture {
             image.addProcesses(m.zombie() ? ProcessStateReader.zombie(m)
                     : reader.read(m, s.threads(), s.raw(), it.fds().get(m.pid()), mappings.get(m.pid()), sink));
         }
-        image.setHost(hostFeatures(seized.get(0).threads().leader().xstate()))
+        if (sink != null) {
+            it.shared().read(sink);
+        }
+        image.addAllSharedMemory(it.shared().objects()).setHost(hostFeatures(seized.get(0).threads().leader().xstate()))
                 .setPendingStdin(ByteString.copyFrom(LhFiles.pendingStdin(it.fds(), it.hostPids())))
                 .addAllPipes(LhFiles.pipes(it.fds(), it.hostPids()));
         timer.mark("metadata");

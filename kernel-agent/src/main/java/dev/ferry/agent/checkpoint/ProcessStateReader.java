@@ -63,7 +63,7 @@ final class ProcessStateReader {
             p.setPageCount(sink == null ? 0 : new PageReader(hostPid, m.pid(), memory).read(mappings, sink));
             timer.mark("read pages");
             for (Mapping.Builder x : mappings) {
-                if (!x.getPath().isEmpty() && !x.getContentCarried()) {
+                if (!x.getPath().isEmpty() && !x.getContentCarried() && x.getShmId() == 0) {
                     x.setFile(FileIdentities.of(Path.of(x.getPath()), x.getOffset(), x.getEnd() - x.getStart()));
                 }
                 p.addMappings(x);

@@ -25,6 +25,8 @@ final class FdChecks {
     static List<String> problems(LhImage image) {
         List<String> problems = new ArrayList<>();
         Map<Integer, boolean[]> ends = new HashMap<>();
+        java.util.Set<Integer> shared = new java.util.HashSet<>();
+        image.getSharedMemoryList().forEach(m -> shared.add(m.getId()));
         for (PipeImage p : image.getPipesList()) {
             if (ends.put(p.getId(), new boolean[2]) != null) {
                 problems.add("pipe " + p.getId() + " is in the image twice");
@@ -36,7 +38,9 @@ final class FdChecks {
         }
         for (ProcessImage proc : image.getProcessesList()) {
             for (FileDescriptor f : proc.getFdsList()) {
-                String why = problem(f, ends);
+                String why = f.getKind() == FileDescriptor.Kind.SHARED_MEMORY
+                        ? (shared.contains(f.getShmId()) ? null : "names shared memory object " + f.getShmId() + ", which is not in the image")
+                        : problem(f, ends);
                 if (why != null) {
                     problems.add("fd " + f.getFd() + (image.getProcessesCount() > 1 ? " of process " + proc.getPid() : "") + ": " + why);
                 }

@@ -19,7 +19,7 @@ import java.util.Map;
  * shared ({@code file_id}) is made once, by the first process that holds it; every other
  * process takes it from there with an injected pidfd_open + pidfd_getfd (the stubs are still
  * root, which that needs) and dup3s it to its fd. The stdio pipes every stub inherited from the
- * init already are one description.
+ * init already are one description. Memfds come from the {@link SharedMemoryBuilder}.
  */
 final class LhFileBuilder {
     private static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, F_SETFD = 2, FD_CLOEXEC = 1, F_SETFL = 4;
@@ -29,13 +29,16 @@ final class LhFileBuilder {
     private record Source(int pid, long fd) {}
 
     private final List<PipeImage> pipes;
+    private final SharedMemoryBuilder shared;
     private final Map<Integer, Source> descriptions = new HashMap<>();   // file_id -> its first fd
     private Map<Integer, PipeBuilder.Ends> parked;                       // pipe id -> its ends, parked in the creator
     private int creator;
     private SyscallInjector creatorInject;
 
-    LhFileBuilder(List<PipeImage> pipes) {
+    /** {@code shared}: where memfds come from (null: the image has none). */
+    LhFileBuilder(List<PipeImage> pipes, SharedMemoryBuilder shared) {
         this.pipes = pipes;
+        this.shared = shared;
     }
 
     /**
@@ -63,9 +66,9 @@ final class LhFileBuilder {
         }
         for (FileDescriptor f : fds) {
             long cloexec = f.getFlags() & O_CLOEXEC;
-            Source shared = f.getFileId() == 0 || f.getKind() == FileDescriptor.Kind.STDIO_PIPE ? null : descriptions.get(f.getFileId());
-            if (shared != null) {
-                place(inject, lhPid, shared, f.getFd(), cloexec, park);
+            Source sameAs = f.getFileId() == 0 || f.getKind() == FileDescriptor.Kind.STDIO_PIPE ? null : descriptions.get(f.getFileId());
+            if (sameAs != null) {
+                place(inject, lhPid, sameAs, f.getFd(), cloexec, park);
                 continue;
             }
             switch (f.getKind()) {
@@ -73,6 +76,16 @@ final class LhFileBuilder {
                 case PIPE -> {
                     PipeBuilder.Ends ends = parked.get(f.getPipeId());
                     place(inject, lhPid, new Source(creator, f.getWriteEnd() ? ends.write() : ends.read()), f.getFd(), cloexec, park);
+                }
+                case SHARED_MEMORY -> {
+                    if (shared == null) {
+                        throw new IOException("fd " + f.getFd() + " names shared memory object " + f.getShmId() + ", which is not in the image");
+                    }
+                    SharedMemoryBuilder.Fd fd = shared.fd(f.getShmId(), lhPid, hostPid, inject, space);
+                    inject.check("dup3 to fd " + f.getFd(), DUP3, fd.fd(), f.getFd(), cloexec);
+                    if (fd.temporary()) {
+                        inject.check("close", CLOSE, fd.fd());
+                    }
                 }
                 default -> open(inject, space, f, cloexec);
             }

@@ -82,7 +82,7 @@ public final class ProcessRebuild {
                 problems.add("process " + p.getPid() + " has no threads");
             }
             for (Mapping m : p.getMappingsList()) {
-                if (!m.getPath().isEmpty() && m.hasFile() && !m.getContentCarried()) {
+                if (!m.getPath().isEmpty() && m.hasFile() && !m.getContentCarried() && m.getShmId() == 0) {
                     String why = FileIdentities.mismatch(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart(), m.getFile());
                     if (why != null) {
                         problems.add(why);
@@ -134,6 +134,13 @@ public final class ProcessRebuild {
         LhImage image = captured.image();
         List<StubProcess> stubs = new ArrayList<>();
         List<TracedThreads> seized = new ArrayList<>();
+        int park = 64;
+        for (ProcessImage p : image.getProcessesList()) {
+            for (var f : p.getFdsList()) {
+                park = Math.max(park, f.getFd() + 16);
+            }
+        }
+        SharedMemoryBuilder shared = new SharedMemoryBuilder(image.getSharedMemoryList(), captured.pages(), park);
         boolean done = false;
         try {
             for (ProcessImage p : image.getProcessesList()) {
@@ -146,13 +153,14 @@ public final class ProcessRebuild {
                 }
                 StubProcess s = StubProcess.seize(p, host, image.getHost(), timer, seized::add);
                 stubs.add(s);
-                s.memory(captured.pages());
+                s.memory(captured.pages(), shared);
             }
-            LhFileBuilder files = new LhFileBuilder(image.getPipesList());
+            LhFileBuilder files = new LhFileBuilder(image.getPipesList(), shared);
             for (StubProcess s : stubs) {
                 s.kernelState(files);
             }
             files.closeParked();
+            shared.closeParked();
             for (StubProcess s : stubs) {
                 s.joinGroup();
             }
@@ -224,7 +232,7 @@ public final class ProcessRebuild {
     static void finishState(TracedThreads threads, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space,
                             int hostPid, ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
         StubProcess s = new StubProcess(p, hostPid, threads, memory, inject, space, List.of(), timer);
-        LhFileBuilder files = new LhFileBuilder(pipes);
+        LhFileBuilder files = new LhFileBuilder(pipes, null);
         s.kernelState(files);
         files.closeParked();
         s.joinGroup();

@@ -77,8 +77,12 @@ final class StubProcess implements AutoCloseable {
         }
     }
 
-    /** The whole address space with its pages (those of {@code pages} that are this process'). */
-    void memory(List<PageBatch> pages) throws TraceException, IOException, RebuildException {
+    /**
+     * The whole address space with its pages (those of {@code pages} that are this process'),
+     * mappings of shared memory objects from {@code shared}.
+     */
+    void memory(List<PageBatch> pages, SharedMemoryBuilder shared) throws TraceException, IOException, RebuildException {
+        space.sharedMemory(shared, image.getPid(), hostPid);
         space.build(stubAreas, image, pages);
     }
 

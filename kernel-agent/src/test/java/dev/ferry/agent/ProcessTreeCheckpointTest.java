@@ -114,6 +114,37 @@ class ProcessTreeCheckpointTest {
         assertEquals(sortOut.getPipeId(), uniqIn.getPipeId(), "sort and uniq share one pipe");
     }
 
+    /**
+     * make -j2 building a small C project (six slow-to-compile files and a main), checkpointed
+     * twice while it compiles: make, its recipe shells, gcc and its passes (cc1, as) come back,
+     * and the program built prints what one built without interruption prints.
+     */
+    @Test
+    void makeMinusJ2BuildsASmallCProject() throws Exception {
+        Path project = Files.createDirectories(dir.resolve("project"));
+        StringBuilder main = new StringBuilder("#include <stdio.h>\n");
+        StringBuilder calls = new StringBuilder();
+        StringBuilder objects = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            StringBuilder f = new StringBuilder("unsigned long f" + i + "(unsigned long x) {\n");
+            for (int k = 0; k < 450; k++) {
+                f.append("  x = x * ").append(31 + k % 7).append(" + ").append(k * i + 1).append("; if (x % ").append(k + 3)
+                        .append(" == 1) x ^= ").append(k).append(";\n");
+            }
+            Files.writeString(project.resolve("f" + i + ".c"), f.append("  return x;\n}\n"));
+            main.append("unsigned long f").append(i).append("(unsigned long);\n");
+            calls.append("  x = f").append(i).append("(x); printf(\"f").append(i).append(" %lu\\n\", x);\n");
+            objects.append(" f").append(i).append(".o");
+        }
+        Files.writeString(project.resolve("main.c"), main + "int main(void) {\n  unsigned long x = 1;\n" + calls + "  return 0;\n}\n");
+        Files.writeString(project.resolve("Makefile"), "prog: main.o" + objects + "\n\tcc -o $@ $^\n%.o: %.c\n\tcc -O2 -c $< -o $@\n");
+        List<String> argv = List.of("/bin/sh", "-c", "cd " + project + " && make -s -j2 && ./prog && rm -f *.o prog");
+        List<String> expected = MidRunCheckpoints.uninterrupted(argv);
+        assertEquals(6, expected.size(), expected.toString());
+        List<String> got = runs.runWithProcesses(argv, 4, 0, 0);   // sh, make and at least a recipe shell and a cc
+        assertEquals(expected, got);
+    }
+
     /** Lines of one of a few thousand words, so that uniq -c has something to count. */
     private static void writeWords(Path file, int lines) throws IOException {
         Random random = new Random(7);

@@ -4,7 +4,7 @@
  *   ferry-init --cgroup-procs FILE [--cgroup-procs FILE ...] --status FILE
  *              --uid U --gid G [--groups G1,G2,...] [--umask OCTAL] [--cwd DIR]
  *              [--nice N] [--rlimit RES:SOFT:HARD ...] -- PROG ARGV0 [ARG ...]
- *   ferry-init --cgroup-procs FILE [...] --status FILE --restore PID
+ *   ferry-init --cgroup-procs FILE [...] --status FILE --restore PID [--restore-tree TREE]
  *   ferry-init --host-features
  *
  * --host-features prints "xcr0 HEX xstate-size N" (XCR0 and the size of the XSAVE area for
@@ -35,6 +35,19 @@
  * in pause(); it stays root. The kernel agent then seizes it with ptrace and rebuilds the
  * captured program in it (dev.ferry.agent.rebuild). The init reports the stub's wait status
  * exactly like pid 2's in launch mode. --uid/--gid and the program options are not used.
+ *
+ * --restore-tree TREE (with --restore PID, which must be one of its processes, a child of the
+ * init) makes a stub for every process of a captured process tree instead, each at its old pid
+ * and created by its old parent, so that parent links, sessions and the pids processes hold all
+ * come out as they were. TREE is a comma-separated list of PID:PPID:PGID:SID:STATE, parents
+ * before their children; PPID 1 is the init; SID 0 is the session the LH was started in (the
+ * launcher's, outside the namespace); STATE is "r" for a process to rebuild or "zSTATUS" for a
+ * zombie child still waited for, which exits at once with the raw wait status STATUS (a signal
+ * death without its core-dump bit) and is left for its parent to reap. Each stub first becomes
+ * a session leader (SID == PID) or process group leader (PGID == PID), then creates its own
+ * children in pid order (they inherit its session), then keeps fds 0-2 and waits in pause(). A
+ * stub joins a process group led by another process later (the kernel agent injects setpgid,
+ * once every group leader exists).
  *
  * Status file, one text line:  "exited WAITSTATUS"  (pid 2's raw wait status)
  *                              "exec-failed ERRNO"  (exec or chdir failed)
@@ -81,7 +94,14 @@ struct options {
     const char *prog;
     char **argv;
     long restore_pid;   /* 0: launch mode */
+    const char *tree;   /* --restore-tree, or NULL */
 };
+
+/* One process of a --restore-tree. */
+struct tree_entry { pid_t pid, ppid, pgid, sid; int zombie, status; };
+#define MAX_TREE 4096
+static struct tree_entry tree[MAX_TREE];
+static int tree_size;
 
 static int status_fd = -1;
 
@@ -152,12 +172,14 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (!strcmp(opt, "--nice")) o->nice = signed_number(val, opt);
         else if (!strcmp(opt, "--rlimit")) parse_rlimit(o, val);
         else if (!strcmp(opt, "--restore")) o->restore_pid = (long)number(val, 10, opt);
+        else if (!strcmp(opt, "--restore-tree")) o->tree = val;
         else fail(opt, 0);
     }
     if (o->restore_pid) {
         if (i != argc || !o->status || o->restore_pid < 2 || o->restore_pid > 4194304) fail("usage", 0);
         return;
     }
+    if (o->tree) fail("--restore-tree without --restore", 0);
     /* after "--": PROG ARGV0 [ARG ...] */
     if (i + 2 >= argc || !o->status || o->uid < 0 || o->gid < 0) fail("usage", 0);
     o->prog = argv[i + 1];
@@ -202,26 +224,105 @@ struct clone3_args {
                        set_tid, set_tid_size, cgroup;
 };
 
-/* The restore stub: only the new stdio, its own process group, nothing blocked, then waits to
- * be taken over by the kernel agent's tracer. */
-static void run_stub(void) {
+/* The restore stub: only the new stdio, nothing blocked, then waits to be taken over by the
+ * kernel agent's tracer. A lone stub leads its own process group (`own_group`); one of a tree
+ * took its group already or joins it later. */
+static void run_stub(int own_group) {
     syscall(SYS_close_range, 3U, ~0U, 0U);
-    setpgid(0, 0);
+    if (own_group) setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (;;) pause();
 }
 
-/* Creates the process that pid 2 would be, at pid o->restore_pid, as a stub. */
-static pid_t start_stub(const struct options *o) {
-    pid_t tid = (pid_t)o->restore_pid;
-    struct clone3_args args = { .exit_signal = SIGCHLD, .set_tid = (unsigned long long)(uintptr_t)&tid,
+/* A child of the caller at pid `pid` (clone3 with set_tid, issued inside the LH's namespace):
+ * returns 0 in the child, as fork does. */
+static pid_t clone_at(pid_t pid) {
+    struct clone3_args args = { .exit_signal = SIGCHLD, .set_tid = (unsigned long long)(uintptr_t)&pid,
                                 .set_tid_size = 1 };
     long child = syscall(SYS_clone3, &args, sizeof args);
-    if (child < 0) fail("clone3 at the restored pid", errno);
-    if (child == 0) run_stub();
+    if (child < 0) fail("clone3 at a restored pid", errno);
     return (pid_t)child;
+}
+
+/* "PID:PPID:PGID:SID:STATE,..." into tree[]; parents must come before their children. */
+static void parse_tree(const struct options *o) {
+    char *copy = strdup(o->tree);
+    if (!copy) fail("--restore-tree", ENOMEM);
+    int has_program = 0;
+    for (char *item = strtok(copy, ","); item; item = strtok(NULL, ",")) {
+        struct tree_entry e = { 0 };
+        char state[24];
+        if (tree_size == MAX_TREE || sscanf(item, "%d:%d:%d:%d:%23s", &e.pid, &e.ppid, &e.pgid, &e.sid, state) != 5)
+            fail("--restore-tree", 0);
+        if (state[0] == 'z') {
+            e.zombie = 1;
+            e.status = (int)number(state + 1, 10, "--restore-tree");
+        } else if (strcmp(state, "r") != 0) {
+            fail("--restore-tree", 0);
+        }
+        int parent_known = e.ppid == 1;
+        for (int i = 0; i < tree_size; i++) {
+            if (tree[i].pid == e.pid) fail("--restore-tree: a pid twice", 0);
+            if (tree[i].pid == e.ppid && !tree[i].zombie) parent_known = 1;
+        }
+        if (e.pid < 2 || !parent_known || (e.zombie && e.ppid == 1)) fail("--restore-tree", 0);
+        if (e.pid == o->restore_pid && e.ppid == 1 && !e.zombie) has_program = 1;
+        tree[tree_size++] = e;
+    }
+    free(copy);
+    if (!has_program) fail("--restore-tree does not hold the --restore pid as a child of the init", 0);
+}
+
+/* A zombie-to-be: ends at once with its recorded wait status (raw syscalls: after a raw
+ * clone3, glibc's cached tid is the parent's, so raise() would signal the parent). */
+static void die_as(int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        struct rlimit none = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &none);
+        unsigned long dfl[4] = { 0 };
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(unsigned long));
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        syscall(SYS_kill, (pid_t)syscall(SYS_getpid), sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+static void spawn_children(pid_t parent);
+
+/* In the new process of tree entry `e`: its session or group, its children, then the stub. */
+static void become(const struct tree_entry *e) {
+    if (e->sid == e->pid) {
+        if (setsid() < 0) _exit(126);
+    } else if (e->pgid == e->pid) {
+        setpgid(0, 0);
+    }
+    if (e->zombie) die_as(e->status);   /* a zombie may still lead the group of live processes */
+    spawn_children(e->pid);
+    run_stub(0);
+}
+
+static void spawn_children(pid_t parent) {
+    for (int i = 0; i < tree_size; i++) {
+        if (tree[i].ppid == parent && clone_at(tree[i].pid) == 0) become(&tree[i]);
+    }
+}
+
+/* Creates the process that pid 2 would be, at pid o->restore_pid, as a stub; with a tree, every
+ * process of it. Returns the program's pid (the one whose end the init reports). */
+static pid_t start_stub(const struct options *o) {
+    if (!o->tree) {
+        pid_t child = clone_at((pid_t)o->restore_pid);
+        if (child == 0) run_stub(1);
+        return child;
+    }
+    parse_tree(o);
+    spawn_children(1);
+    return (pid_t)o->restore_pid;
 }
 
 static int run_init(const struct options *o) {

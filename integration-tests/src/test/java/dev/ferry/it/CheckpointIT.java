@@ -191,22 +191,34 @@ class CheckpointIT {
     }
   }
 
+  /**
+   * A shell pipeline: the shell waiting for its children, a subshell waiting for its sleep, the
+   * pipes between them (the subshell and its children sharing one write end), checkpointed on h2
+   * by h3 while the subshell sleeps and restarted on h3: every process comes back at its pid
+   * under its parent, and the output is the uninterrupted run's.
+   */
   @Test
-  void twoProcessLhIsRefusedAndGoesOnUntouched() {
+  void aShellPipelineContinuesOnAnotherHost() throws IOException {
     String token = LhWatch.uniqueSleep(3);
-    String dir = scratch.resolve("refused-image").toString();
-    try (RunningCommand run = cluster.start("h1",
-        run(at("h2"), "/bin/sh", "-c", "sleep " + token + "; echo done"))) {
+    Path big = CheckpointSteps.text(scratch.resolve("big.txt"), 8);
+    List<String> program = List.of("/bin/sh", "-c",
+        "(sleep 2; cut -c1-2 " + big + ") | sort | uniq -c; : " + token);
+    Result reference = LocalRun.run(program);
+    assertEquals(0, reference.exit(), reference::toString);
+    String dir = scratch.resolve("pipeline-image").toString();
+    try (RunningCommand first = cluster.start("h1", run(at("h2"), program))) {
       try {
-        LhView lh = steps.awaitLh(token, l -> l.processes().size() == 2, "with 2 processes");
-        Result refused = steps.checkpoint("h3", dir, lh.id());
-        assertEquals(1, refused.exit(), refused::toString);
-        assertTrue(refused.err().contains("cannot migrate " + lh.id())
-            && refused.err().contains("2 processes"), refused::toString);
-        assertFalse(Files.exists(Path.of(dir)), "a refused checkpoint left " + dir);
-        assertTrue(run.isAlive(), "the refused checkpoint ended the program");
-        LocalRun.assertSameOutput(new Result(0, RunIT.bytes("done\n"), new byte[0]),
-            run.waitFor());
+        LhView lh = steps.awaitLh(token, l -> l.processes().size() == 5, "with 5 processes");
+        JsonObject done = steps.checkpointJson("h3", dir, lh.id());
+        Result before = first.waitFor(LIMIT);
+        assertCheckpointedRun(before, lh.id(), dir);
+        assertEquals(0, before.stdout().length, () -> "output before the pipeline had input: " + done);
+        try (RunningCommand restart = steps.startRestart(dir, "h3")) {
+          Result after = restart.waitFor();
+          assertEquals(List.of(lh.id(), "h3"), List.of(startedLine(after)), after::toString);
+          assertJoinedOutput(reference, before, after);
+          assertEquals(0, after.exit(), after::toString);
+        }
       } finally {
         steps.killLeftovers(token);
       }

@@ -17,6 +17,18 @@ final class InitCommand {
         return cmd;
     }
 
+    /**
+     * Restore mode for a process tree: a stub for every process of {@code processes} (parents
+     * first, [0] the program), each at its old pid under its old parent (see ferry-init.c).
+     */
+    static List<String> restoreTree(Path initBinary, List<Path> procsFiles, Path statusFile,
+                                    List<dev.ferry.proto.v1.ProcessImage> processes) {
+        List<String> cmd = restore(initBinary, procsFiles, statusFile, processes.get(0).getPid());
+        cmd.add("--restore-tree");
+        cmd.add(StubTree.argument(processes));
+        return cmd;
+    }
+
     /** What both modes start with: the binary, the LH's cgroups and the status file. */
     private static List<String> common(Path initBinary, List<Path> procsFiles, Path statusFile) {
         List<String> cmd = new ArrayList<>();

@@ -91,10 +91,10 @@ public final class LhLauncher {
      * Brings a captured logical host back to life under LH id {@code lhId} (the image's own id
      * for a restart or migration, a new one for a fork): checks the image and this host (CPU
      * state layout, kernel family, files) before creating anything, starts ferry-init in
-     * restore mode (a stub at the program's old pid in a fresh pid namespace, stdio on new
-     * pipes this JVM holds), writes the stdin bytes the program had not read yet into the new
-     * stdin pipe, rebuilds the program in the stub and lets it run. On failure nothing of the
-     * LH is left.
+     * restore mode (a stub at each process' old pid, under its old parent, in a fresh pid
+     * namespace, stdio on new pipes this JVM holds), writes the stdin bytes the program had not
+     * read yet into the new stdin pipe, rebuilds every process in its stub and lets them run.
+     * On failure nothing of the LH is left.
      */
     public LaunchedLh restore(String lhId, CapturedLh image) throws LaunchException {
         return restore(lhId, image, PhaseTimer.none());
@@ -158,9 +158,10 @@ public final class LhLauncher {
             throw new LaunchException("learning this host's CPU features: " + e.getMessage(), e);
         }
         timer.mark("verify");
-        RestoreStub stub = startStub(lhId, image.image().getProcesses(0).getPid());
+        List<dev.ferry.proto.v1.ProcessImage> processes = image.image().getProcessesList();
+        RestoreStub stub = processes.size() == 1 ? startStub(lhId, processes.get(0).getPid()) : startStubs(lhId, processes);
         timer.mark("launch stub");
-        return stub.complete(image.image(), startFrozen, frozen -> new ProcessRebuild(timer).rebuild(stub.hostPid(), image, frozen));
+        return stub.complete(image.image(), startFrozen, frozen -> new ProcessRebuild(timer).rebuild(stub.hostPids(), image, frozen));
     }
 
     /**
@@ -169,6 +170,21 @@ public final class LhLauncher {
      * filled. {@link RestoreStub#close} removes it all if the restore does not complete.
      */
     public RestoreStub startStub(String lhId, int lhPid) throws LaunchException {
+        return startStubs(lhId, lhPid, null);
+    }
+
+    /**
+     * The first half of a restore of several processes: the LH's cgroup and a restore stub for
+     * every process of {@code processes} (the image's, parents first, [0] the program), each at
+     * its old pid under its old parent, in its old session and, when it leads one, its own
+     * process group (joining another's is left to the rebuild), zombies ended as they had. The
+     * stubs' host pids are in {@link RestoreStub#hostPids()}.
+     */
+    public RestoreStub startStubs(String lhId, List<dev.ferry.proto.v1.ProcessImage> processes) throws LaunchException {
+        return startStubs(lhId, processes.get(0).getPid(), processes);
+    }
+
+    private RestoreStub startStubs(String lhId, int lhPid, List<dev.ferry.proto.v1.ProcessImage> tree) throws LaunchException {
         if (!Files.isExecutable(initBinary)) {
             throw new LaunchException("ferry-init not found or not executable: " + initBinary);
         }
@@ -182,7 +198,8 @@ public final class LhLauncher {
         LaunchedProcess lh;
         try {
             Files.createDirectories(stateDir);
-            ProcessBuilder pb = new ProcessBuilder(InitCommand.restore(initBinary, cgroup.procsFiles(), statusFile, lhPid));
+            ProcessBuilder pb = new ProcessBuilder(tree == null ? InitCommand.restore(initBinary, cgroup.procsFiles(), statusFile, lhPid)
+                    : InitCommand.restoreTree(initBinary, cgroup.procsFiles(), statusFile, tree));
             pb.environment().clear();
             pb.directory(new File("/"));
             lh = new LaunchedProcess(lhId, lhPid, pb.start(), cgroup, statusFile, proc, List.of());
@@ -195,7 +212,16 @@ public final class LhLauncher {
             cgroup.killAll();
             throw new LaunchException("the restore stub of LH " + lhId + " did not start: " + describeExit(lh));
         }
-        return new RestoreStub(lhId, lh, stub);
+        Map<Integer, Integer> hostPids = Map.of(lhPid, stub);
+        if (tree != null) {
+            try {
+                hostPids = StubTree.await(cgroup, proc, tree);
+            } catch (IOException e) {
+                cgroup.killAll();
+                throw new LaunchException("restoring LH " + lhId + ": " + e.getMessage() + ": " + describeExit(lh), e);
+            }
+        }
+        return new RestoreStub(lhId, lh, stub, hostPids);
     }
 
     /** Checks an image against this host before anything is built for it. */
@@ -219,17 +245,24 @@ public final class LhLauncher {
         private final String lhId;
         private final LaunchedProcess launched;
         private final int hostPid;
+        private final Map<Integer, Integer> hostPids;
         private boolean completed;
 
-        RestoreStub(String lhId, LaunchedProcess launched, int hostPid) {
+        RestoreStub(String lhId, LaunchedProcess launched, int hostPid, Map<Integer, Integer> hostPids) {
             this.lhId = lhId;
             this.launched = launched;
             this.hostPid = hostPid;
+            this.hostPids = Map.copyOf(hostPids);
         }
 
         /** The stub's host pid: it becomes the program. */
         public int hostPid() {
             return hostPid;
+        }
+
+        /** Every stub's host pid (zombies' included) by its pid inside the LH. */
+        public Map<Integer, Integer> hostPids() {
+            return hostPids;
         }
 
         public LhCgroup cgroup() {

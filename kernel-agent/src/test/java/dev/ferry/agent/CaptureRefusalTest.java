@@ -36,12 +36,22 @@ class CaptureRefusalTest {
     }
 
     private String refuse(String script) throws Exception {
+        return refuse(script, false);
+    }
+
+    /** {@code live}: as a live migration asks ({@link ProcessCapture#check}), else as a checkpoint. */
+    private String refuse(String script, boolean live) throws Exception {
         LaunchSpec spec = spec(PY, "-c", script);
         LaunchedLh lh = lhs.launch(spec);
         BufferedReader out = new BufferedReader(new InputStreamReader(lh.stdout()));
         assertEquals("ready", out.readLine());
-        CaptureRefusedException e = assertThrows(CaptureRefusedException.class,
-                () -> new ProcessCapture().capture(spec.lhId(), lh.cgroup(), AfterCapture.KILL));
+        CaptureRefusedException e = assertThrows(CaptureRefusedException.class, () -> {
+            if (live) {
+                new ProcessCapture().check(spec.lhId(), lh.cgroup());
+            } else {
+                new ProcessCapture().capture(spec.lhId(), lh.cgroup(), AfterCapture.KILL);
+            }
+        });
         int pid = lh.programHostPid();
         String status = Files.readString(Path.of("/proc", Integer.toString(pid), "status"));
         assertTrue(status.contains("TracerPid:\t0"), "not traced");
@@ -50,7 +60,7 @@ class CaptureRefusalTest {
         lh.stdin().flush();
         assertEquals("alive", out.readLine(), "the program goes on unharmed");
         assertEquals(0, TestLhs.exit(lh).shellCode());
-        return e.getMessage().replace(spec.lhId() + ".2", "LH.2");
+        return e.getMessage().replace(spec.lhId() + ".", "LH.");
     }
 
     @Test
@@ -83,15 +93,6 @@ class CaptureRefusalTest {
         assertEquals(0, TestLhs.exit(lh).shellCode());
     }
 
-    @Test
-    void twoThreadsAreRefused() throws Exception {
-        String why = refuse("import threading,sys,time\n"
-                + "threading.Thread(target=lambda: time.sleep(60), daemon=True).start()\n"
-                + "print('ready',flush=True); sys.stdin.readline(); print('alive',flush=True)");
-        assertTrue(why.contains("cannot migrate LH.2 (python3): it has 2 threads"), why);
-    }
-
-    @Test
     void anEventfdIsRefused() throws Exception {
         String why = refuse("import os,sys\n"
                 + "fd=os.eventfd(0)\n"
@@ -101,12 +102,28 @@ class CaptureRefusalTest {
 
     private static final String WAIT = "print('ready',flush=True); sys.stdin.readline(); print('alive',flush=True)";
 
+    /** Checkpoints take them; live migration does not yet. */
     @Test
-    void aSecondProcessIsRefusedNamingTheFirst() throws Exception {
+    void aSecondProcessIsRefusedForLiveMigrationNamingTheFirst() throws Exception {
         String why = refuse("import os,sys,time\n"
                 + "if os.fork() == 0:\n    time.sleep(60); os._exit(0)\n"
+                + WAIT, true);
+        assertTrue(why.matches("cannot migrate LH\\.2 \\(python3\\): its logical host has 2 processes \\(2 python3, 3 python3\\);"
+                + " logical hosts of several processes can be checkpointed, not yet moved live"), why);
+    }
+
+    /** A process whose parent has gone cannot have its old session or group rebuilt yet. */
+    @Test
+    void aSessionWhoseLeaderEndedIsRefused() throws Exception {
+        String why = refuse("import os,sys,time\n"
+                + "if os.fork() == 0:\n"
+                + "    os.setsid()\n"
+                + "    if os.fork() == 0:\n        time.sleep(60); os._exit(0)\n"
+                + "    os._exit(0)\n"
+                + "time.sleep(0.3)\n"
                 + WAIT);
-        assertTrue(why.matches("cannot migrate LH\\.2 \\(python3\\): its logical host has 2 processes \\(2 python3, 3 python3;.*"), why);
+        assertTrue(why.contains("cannot migrate LH.4 (python3): its session 3 is neither its parent's nor its own (its leader has ended)"),
+                why);
     }
 
     @Test
@@ -138,15 +155,14 @@ class CaptureRefusalTest {
         }
     }
 
+    /** Checkpoints carry memfds and shared anonymous memory; live migration does not yet. */
     @Test
-    void aMemfdIsRefused() throws Exception {
+    void aMemfdIsRefusedForLiveMigration() throws Exception {
         String why = refuse("import os,sys,mmap\n"
                 + "fd=os.memfd_create('ferry-test'); os.ftruncate(fd,4096); m=mmap.mmap(fd,4096); m[0]=1\n"
-                + WAIT);
-        assertTrue(why.matches("(?s)cannot migrate LH\\.2 \\(python3\\): fd 3 is a memfd \\(/memfd:ferry-test \\(deleted\\)\\), "
-                + "which cannot be carried yet.*"), why);
-        assertTrue(why.matches("(?s).*\\(python3\\): memory [0-9a-f]+-[0-9a-f]+ is a memfd \\(/memfd:ferry-test \\(deleted\\)\\), "
-                + "which cannot be carried yet.*"), why);
+                + WAIT, true);
+        assertEquals("cannot migrate LH.2 (python3): it has 1 shared memory object(s) (MAP_SHARED anonymous memory or memfds),"
+                + " which can be checkpointed, not yet moved live", why);
     }
 
     @Test

@@ -35,6 +35,45 @@ class LhLauncherTest {
         lhs.close();
     }
 
+    /**
+     * ferry-init --restore-tree: every stub at its pid under its parent, sessions and group
+     * leaders as described, zombies ended with their wait status and left to their parents.
+     */
+    @Test
+    void aTreeOfRestoreStubs() throws Exception {
+        List<dev.ferry.proto.v1.ProcessImage> tree = List.of(process(2, 1, 2, 0), process(3, 2, 2, 0), process(4, 2, 4, 0),
+                process(6, 1, 6, 6), process(9, 6, 6, 6),
+                process(5, 3, 2, 0).toBuilder().setZombie(true).setExitStatus(3 << 8).build(),
+                process(7, 2, 2, 0).toBuilder().setZombie(true).setExitStatus(9).build());
+        try (LhLauncher.RestoreStub stubs = lhs.launcher.startStubs("tree" + System.nanoTime() % 10000, tree)) {
+            java.util.Map<Integer, Integer> host = stubs.hostPids();
+            assertEquals(java.util.Set.of(2, 3, 4, 5, 6, 7, 9), host.keySet());
+            for (dev.ferry.proto.v1.ProcessImage p : tree) {
+                String status = Files.readString(Path.of("/proc", host.get(p.getPid()).toString(), "status"));
+                assertEquals(p.getPid(), innermost(status, "NSpid"), status);
+                assertEquals(p.getPgid(), innermost(status, "NSpgid"), "group of " + p.getPid() + ": " + status);
+                assertEquals(p.getSid(), innermost(status, "NSsid"), "session of " + p.getPid() + ": " + status);
+                int ppid = p.getPpid() == 1 ? -1 : host.get(p.getPpid());
+                if (ppid > 0) {
+                    assertTrue(status.contains("\nPPid:\t" + ppid + "\n"), "parent of " + p.getPid() + ": " + status);
+                }
+                String stat = Files.readString(Path.of("/proc", host.get(p.getPid()).toString(), "stat")).strip();
+                assertEquals(p.getZombie() ? p.getExitStatus() : 0, Integer.parseInt(stat.substring(stat.lastIndexOf(' ') + 1)));
+            }
+        }
+    }
+
+    /** The last (innermost namespace's) value of a status line such as "NSpgid:\t812\t4". */
+    private static int innermost(String status, String field) {
+        String line = status.lines().filter(l -> l.startsWith(field + ":")).findFirst().orElseThrow();
+        String[] v = line.substring(field.length() + 1).strip().split("\\s+");
+        return Integer.parseInt(v[v.length - 1]);
+    }
+
+    private static dev.ferry.proto.v1.ProcessImage process(int pid, int ppid, int pgid, int sid) {
+        return dev.ferry.proto.v1.ProcessImage.newBuilder().setPid(pid).setPpid(ppid).setPgid(pgid).setSid(sid).build();
+    }
+
     @Test
     void stdoutStderrAndExitStatus() throws Exception {
         LaunchedLh lh = lhs.launch(spec("/bin/sh", "-c", "echo hi; echo err >&2; exit 3"));

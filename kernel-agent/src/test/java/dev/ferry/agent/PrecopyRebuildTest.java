@@ -69,28 +69,68 @@ class PrecopyRebuildTest {
 
     @Test
     void roundsWhileItRunsThenTheFreezeGiveAnIdenticalProgram() throws Exception {
-        String trackerName = DirtyTrackers.probe();
         LaunchedLh original = lhs.launch(spec(CHURN.toString(), "32", "40", "--layout", "--ticks"));
         BufferedReader out = new BufferedReader(new InputStreamReader(original.stdout(), StandardCharsets.UTF_8));
         assertTrue(out.readLine().startsWith("ready"));
+        LaunchedLh copy = moveByPrecopy(original, 4, true);
+        BufferedReader out2 = new BufferedReader(new InputStreamReader(copy.stdout(), StandardCharsets.UTF_8));
+        assertTrue(out2.readLine().startsWith("tick"), "it runs on");
+        copy.signalGroup(SIGUSR1);
+        String line;
+        while ((line = out2.readLine()) != null && !line.startsWith("check")) {
+            // ticks
+        }
+        assertEquals("check ok " + 32 * 256, line, "every page as the original had it at the freeze");
+    }
+
+    /**
+     * Every thread moves (ThreadedProgramCheckpointTest's program: threads blocked in a futex
+     * wait, nanosleep and read, and one computing), and the output is that of an uninterrupted run.
+     */
+    @Test
+    void aMultiThreadedProgramMovesByPrecopy() throws Exception {
+        Path threads = ThreadedProgramCheckpointTest.THREADS;
+        Process plain = new ProcessBuilder(threads.toString(), "100").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        List<String> expected = new BufferedReader(new InputStreamReader(plain.getInputStream(), StandardCharsets.UTF_8)).lines().toList();
+        assertEquals(0, plain.waitFor());
+        LaunchedLh original = lhs.launch(spec(threads.toString(), "100"));
+        BufferedReader out = new BufferedReader(new InputStreamReader(original.stdout(), StandardCharsets.UTF_8));
+        List<String> lines = new java.util.ArrayList<>();
+        while (lines.size() < 6) {
+            lines.add(out.readLine());
+        }
+        LaunchedLh copy = moveByPrecopy(original, 2, true);
+        lines.addAll(java.util.concurrent.CompletableFuture.supplyAsync(() -> out.lines().toList()).get(10, TimeUnit.SECONDS));
+        new BufferedReader(new InputStreamReader(copy.stdout(), StandardCharsets.UTF_8)).lines().forEach(lines::add);
+        assertEquals(0, copy.exit().get(20, TimeUnit.SECONDS).shellCode(), "output " + lines);
+        assertEquals(expected, lines);
+    }
+
+    /**
+     * Moves {@code original} into a new LH by pre-copy rounds ({@code rounds} after the first)
+     * and a freeze; the original is killed, the copy thawed and returned. {@code sameMaps}: the
+     * copy's /proc/PID/maps must be the frozen original's.
+     */
+    private LaunchedLh moveByPrecopy(LaunchedLh original, int rounds, boolean sameMaps) throws Exception {
+        String trackerName = DirtyTrackers.probe();
         int hostPid = original.programHostPid();
         String newId = "p" + System.nanoTime() % 100000;
         try (TracerThread tracer = new TracerThread("precopy-test");
                 DirtyTracker tracker = DirtyTrackers.open(trackerName, hostPid, tracer);
-                PageRounds rounds = new PageRounds(hostPid, 2);
+                PageRounds pageRounds = new PageRounds(hostPid, 2);
                 LhLauncher.RestoreStub stub = lhs.launcher.startStub(newId, 2);
                 PrecopyRebuild rebuild = PrecopyRebuild.begin(stub.hostPid(), newId, lhs.launcher.hostFeatures())) {
             Destination destination = new Destination(rebuild);
             tracker.start();
             SendingPageSink first = destination.sink();
-            rounds.firstTo(first);
+            pageRounds.firstTo(first);
             first.flush();
             RangeSet sent = first.dataRanges();
-            for (int r = 0; r < 4; r++) {
+            for (int r = 0; r < rounds; r++) {
                 Thread.sleep(30);
                 DirtyPages dirty = tracker.collect();
                 SendingPageSink round = destination.sink();
-                rounds.dirtyTo(dirty.ranges(), round);
+                pageRounds.dirtyTo(dirty.ranges(), round);
                 round.flush();
                 sent = sent.union(round.dataRanges()).minus(round.zeroRanges());
             }
@@ -99,27 +139,23 @@ class PrecopyRebuildTest {
             DirtyPages last = tracker.collect();
             LhImage state = new ProcessCapture().captureState(original.lhId(), original.cgroup(), AfterCapture.FREEZE, flags);
             rebuild.finalLayout(state);
+            pageRounds.growsDownAsCaptured(state.getProcesses(0).getMappingsList());
             SendingPageSink finalPages = destination.sink(false);
-            rounds.dirtyTo(last.ranges(), finalPages, true);
-            long discarded = rounds.discardedTo(sent.minus(finalPages.zeroRanges()).minus(finalPages.dataRanges()), finalPages);
+            pageRounds.dirtyTo(last.ranges(), finalPages, true);
+            long discarded = pageRounds.discardedTo(sent.minus(finalPages.zeroRanges()).minus(finalPages.dataRanges()), finalPages);
             finalPages.flush();
             System.out.printf("pre-copy test (%s): final round %d pages, %d discarded found%n", trackerName,
                     finalPages.pages(), discarded);
             String mapsBefore = Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps"));
             LaunchedLh copy = stub.complete(state, true, frozen -> rebuild.finish(state, frozen));
             rebuilt = copy;
-            assertEquals(withoutUffdNoise(mapsBefore), withoutUffdNoise(
-                    Files.readString(Path.of("/proc", Integer.toString(copy.programHostPid()), "maps"))));
+            if (sameMaps) {
+                assertEquals(withoutUffdNoise(mapsBefore), withoutUffdNoise(
+                        Files.readString(Path.of("/proc", Integer.toString(copy.programHostPid()), "maps"))));
+            }
             original.cgroup().killAll();
             copy.cgroup().thaw();
-            BufferedReader out2 = new BufferedReader(new InputStreamReader(copy.stdout(), StandardCharsets.UTF_8));
-            assertTrue(out2.readLine().startsWith("tick"), "it runs on");
-            copy.signalGroup(SIGUSR1);
-            String line;
-            while ((line = out2.readLine()) != null && !line.startsWith("check")) {
-                // ticks
-            }
-            assertEquals("check ok " + 32 * 256, line, "every page as the original had it at the freeze");
+            return copy;
         }
     }
 

@@ -6,30 +6,39 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Reads a process' open files from /proc/PID/fd and fdinfo and says which can be carried:
- * regular files, directories, stateless character devices ({@link Devices}), the pipes that
- * were the LH's stdio, and pipes private to the program (it holds both ends). Everything else
- * becomes a blocker.
+ * Reads a process' open files from /proc/PID/fd and fdinfo, and says which of those that are
+ * not pipes can be carried: regular files, directories, stateless character devices
+ * ({@link Devices}). Everything else becomes a blocker. Pipes are judged for the whole LH at
+ * once ({@link LhFiles}): whether one is the LH's own depends on who else holds it.
  */
 final class FdTable {
     private static final int O_ACCMODE = 3, O_WRONLY = 1;
 
     private FdTable() {}
 
-    /** One fd before classification. */
-    private record Open(int fd, String target, int flags, long position) {
+    /** One open fd as /proc shows it. */
+    record Open(int fd, String target, int flags, long position) {
         boolean writeOnly() {
             return (flags & O_ACCMODE) == O_WRONLY;
         }
+
+        boolean pipe() {
+            return target.startsWith("pipe:[");
+        }
+
+        /** The pipe's inode ("pipe:[ino]"), which both of its ends show. */
+        long pipeInode() {
+            return Long.parseLong(target.substring(6, target.length() - 1));
+        }
     }
 
-    static List<FileDescriptor> inspect(Path procPid, String who, List<String> blockers) throws IOException {
+    /** Every fd of the process, in fd order. */
+    static List<Open> list(Path procPid) throws IOException {
         Map<Integer, Open> open = new TreeMap<>();
         try (var dir = Files.list(procPid.resolve("fd"))) {
             for (Path p : (Iterable<Path>) dir::iterator) {
@@ -42,18 +51,7 @@ final class FdTable {
                 }
             }
         }
-        Pipes pipes = new Pipes(open.values());
-        List<FileDescriptor> out = new ArrayList<>();
-        for (Open o : open.values()) {
-            FileDescriptor.Builder b = FileDescriptor.newBuilder().setFd(o.fd()).setFlags(o.flags()).setPosition(o.position());
-            String blocker = o.target().startsWith("pipe:") ? pipes.classify(o, b) : classify(procPid, o, b);
-            if (blocker != null) {
-                blockers.add(who + ": fd " + o.fd() + " is " + blocker);
-            } else {
-                out.add(b.build());
-            }
-        }
-        return out;
+        return new ArrayList<>(open.values());
     }
 
     private static Open fdinfo(int fd, String target, String info) {
@@ -69,52 +67,8 @@ final class FdTable {
         return new Open(fd, target, flags, pos);
     }
 
-    /**
-     * A pipe is private when the program holds both of its ends: it made it itself (pipe(2)),
-     * and with one process and no sockets no one else can have it. A pipe on fds 0-2 held in one
-     * direction only is one of the LH's stdio pipes, whose other end the program manager holds.
-     */
-    private static final class Pipes {
-        private final Map<String, boolean[]> ends = new HashMap<>();   // pipe:[ino] -> {read end held, write end held}
-        private final Map<String, Integer> stdioSlots = new HashMap<>();
-
-        Pipes(Iterable<Open> all) {
-            for (Open o : all) {
-                if (o.target().startsWith("pipe:")) {
-                    ends.computeIfAbsent(o.target(), t -> new boolean[2])[o.writeOnly() ? 1 : 0] = true;
-                }
-            }
-            for (Open o : all) {
-                if (o.fd() <= 2 && o.target().startsWith("pipe:") && !isPrivate(o.target())) {
-                    stdioSlots.putIfAbsent(o.target(), o.fd());
-                }
-            }
-        }
-
-        private boolean isPrivate(String target) {
-            boolean[] e = ends.get(target);
-            return e[0] && e[1];
-        }
-
-        String classify(Open o, FileDescriptor.Builder b) {
-            String t = o.target();
-            if (isPrivate(t)) {
-                b.setKind(FileDescriptor.Kind.PIPE).setPipeId(Integer.parseUnsignedInt(t.substring(6, t.length() - 1)))
-                        .setWriteEnd(o.writeOnly());
-                return null;
-            }
-            Integer slot = stdioSlots.get(t);
-            if (slot == null) {
-                return "the " + (o.writeOnly() ? "write" : "read") + " end of a pipe (" + t
-                        + ") whose other end is outside the logical host";
-            }
-            b.setKind(FileDescriptor.Kind.STDIO_PIPE).setStdioSlot(slot);
-            return null;
-        }
-    }
-
-    /** Fills the kind (and path) and returns null, or returns why the fd cannot move. */
-    private static String classify(Path procPid, Open o, FileDescriptor.Builder b) {
+    /** For an fd that is not a pipe: fills the kind (and path) and returns null, or returns why the fd cannot move. */
+    static String classify(Path procPid, Open o, FileDescriptor.Builder b) {
         String target = o.target();
         if (target.startsWith("socket:[")) {
             return SocketNames.describe(procPid, Long.parseLong(target.substring(8, target.length() - 1)));

@@ -37,7 +37,7 @@ import java.util.zip.CRC32C;
  * truncated, corrupted or other-version image.
  */
 public final class ImageWriter {
-    public static final int VERSION = 2;   // 2: private pipes, carried devices
+    public static final int VERSION = 3;   // 2: private pipes, carried devices; 3: threads, process trees, shared open files
     static final byte[] MAGIC = {'F', 'E', 'R', 'R', 'Y', 'I', 'M', 'G'};
     static final int KIND_LH = 1, KIND_INDEX = 2;
     static final String LH = "lh.img", INDEX = "pages.idx";

@@ -73,19 +73,26 @@ final class Mappings {
 
     private static final String NOT_YET = ", which cannot be carried yet";
 
+    /**
+     * A MAP_SHARED area of a shared memory object the LH carries itself ({@link SharedObjects}):
+     * MAP_SHARED|MAP_ANONYMOUS memory (shown as /dev/zero (deleted)) or a memfd. A private
+     * mapping of a memfd is a private mapping of a deleted file: its content is carried.
+     */
+    static boolean sharedMemory(VmArea a) {
+        String p = a.path();
+        return a.shared() && (p.isEmpty() || p.startsWith("/dev/zero") || p.startsWith("/memfd:"));
+    }
+
     private static String blocker(VmArea a) {
         String p = a.path();
-        if (a.shared() && (p.isEmpty() || p.startsWith("/dev/zero"))) {
-            return "shared anonymous memory" + NOT_YET;
+        if (sharedMemory(a)) {
+            return null;
         }
         if (p.startsWith("/SYSV")) {
             return "SysV shared memory (shmid " + a.inode() + ")" + NOT_YET;
         }
         if (p.startsWith("/dev/shm/")) {
             return "POSIX shared memory " + p + NOT_YET;
-        }
-        if (p.startsWith("/memfd:")) {
-            return "a memfd (" + p + ")" + NOT_YET;
         }
         if (p.endsWith(DELETED) && a.shared()) {
             return "a shared mapping of the deleted file " + p.substring(0, p.length() - DELETED.length());

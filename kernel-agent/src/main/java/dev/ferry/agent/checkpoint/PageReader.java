@@ -114,7 +114,7 @@ final class PageReader {
             missed.add(new dev.ferry.agent.dirty.PageRange(address, length));
             return;
         }
-        emit(address, buf, length, sink);
+        emit(lhPid, address, buf, length, sink);
     }
 
     /** Runs that could not be read since the last call, and forgets them (null when not tolerating). */
@@ -139,7 +139,7 @@ final class PageReader {
     }
 
     /** Splits the run into data and zero runs (a data page usually fails the zero test at its first word). */
-    private void emit(long address, ByteBuffer buf, int length, PageSink sink) throws IOException {
+    static void emit(int lhPid, long address, ByteBuffer buf, int length, PageSink sink) throws IOException {
         int page = 0, pages = length / PAGE;
         while (page < pages) {
             boolean zero = isZero(buf, page);

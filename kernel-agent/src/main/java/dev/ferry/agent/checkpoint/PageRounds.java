@@ -34,6 +34,15 @@ public final class PageRounds implements AutoCloseable {
     private final PageReader reader;
     /** The layout the previous round announced (null before round 1). */
     private List<Mapping> lastLayout;
+    /**
+     * Where the grows-down areas end (VmFlags "gd", from smaps read once in round 1; such an
+     * area keeps its end as it grows). The rounds read /proc/PID/maps, which does not show the
+     * flag (smaps walks every page table), but the capture at the freeze does, and both sides
+     * decide what the destination keeps by comparing layouts ({@link MappingChanges#sameKind}
+     * compares grows_down): without this the destination would map the stack afresh at the
+     * freeze and lose every stack page the last round did not send.
+     */
+    private final java.util.Set<Long> growsDownEnds = new java.util.HashSet<>();
     /** Runs a round could not read (the program changed them meanwhile): the next round reads them. */
     private final List<PageRange> missed = new ArrayList<>();
 
@@ -57,6 +66,11 @@ public final class PageRounds implements AutoCloseable {
 
     /** Round 1 into {@code sink}; returns the mappings it read (the layout the destination must have for them). */
     public List<Mapping> firstTo(PageSink sink) throws IOException, CaptureRefusedException {
+        for (VmArea a : VmArea.parseSmaps(Files.readString(Path.of("/proc", Integer.toString(hostPid), "smaps")))) {
+            if (a.vmFlags().contains("gd")) {
+                growsDownEnds.add(a.end());
+            }
+        }
         List<String> blockers = new ArrayList<>();
         List<Mapping.Builder> mappings = currentMappings(blockers);
         if (!blockers.isEmpty()) {
@@ -69,6 +83,20 @@ public final class PageRounds implements AutoCloseable {
         reader.read(mappings, sink);
         missed.addAll(reader.takeMissed());
         return layout;
+    }
+
+    /**
+     * Call with the capture's mappings before the last round: the areas that grow down there
+     * (the capture reads their VmFlags) grow down in the last round's layout too, so that an
+     * area the program mapped with MAP_GROWSDOWN after round 1 counts as remapped on both sides
+     * and is sent whole.
+     */
+    public void growsDownAsCaptured(List<Mapping> captured) {
+        for (Mapping m : captured) {
+            if (m.getGrowsDown()) {
+                growsDownEnds.add(m.getEnd());
+            }
+        }
     }
 
     /** A later round: the pages of {@code dirty.ranges()}. */
@@ -261,6 +289,11 @@ public final class PageRounds implements AutoCloseable {
         String maps = Files.readString(Path.of("/proc", Integer.toString(hostPid), "maps"));   // smaps would walk page tables
         List<Mapping.Builder> out = Mappings.of(VmArea.parseSmaps(maps), "process " + lhPid, blockers);
         out.sort(Comparator.comparingLong(Mapping.Builder::getStart));
+        for (Mapping.Builder m : out) {
+            if (!m.getShared() && growsDownEnds.contains(m.getEnd())) {
+                m.setGrowsDown(true);
+            }
+        }
         return out;
     }
 

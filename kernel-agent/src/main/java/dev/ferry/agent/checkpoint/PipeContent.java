@@ -1,20 +1,13 @@
 package dev.ferry.agent.checkpoint;
 
-import com.google.protobuf.ByteString;
 import com.sun.jna.LastErrorException;
 import dev.ferry.agent.linux.jna.KernelCalls;
-import dev.ferry.proto.v1.FileDescriptor;
-import dev.ferry.proto.v1.PipeImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * The bytes still unread in a pipe a stopped program holds (its stdin, or a private pipe), and
- * the pipe's capacity. The program's own read end is taken with pidfd_open + pidfd_getfd, and
+ * The bytes still unread in a pipe a stopped program holds (its stdin, or one of the LH's own
+ * pipes), and the pipe's capacity. The program's own read end is taken with pidfd_open + pidfd_getfd, and
  * its content is copied with tee(2) into a scratch pipe and read from there: tee does not
  * consume, so the program (if it is left running, or if the capture fails) still reads every
  * byte, and no file status flag of its pipe is touched.
@@ -27,27 +20,21 @@ final class PipeContent {
 
     private PipeContent() {}
 
-    /** Each pipe private to the program once, with its unread bytes peeked through one of its read ends. */
-    static List<PipeImage> privatePipes(int hostPid, List<FileDescriptor> fds) throws IOException {
-        Map<Integer, PipeImage> pipes = new TreeMap<>();
-        for (FileDescriptor f : fds) {
-            if (f.getKind() == FileDescriptor.Kind.PIPE && !f.getWriteEnd() && !pipes.containsKey(f.getPipeId())) {
-                Snapshot s = peek(hostPid, f.getFd());
-                pipes.put(f.getPipeId(), PipeImage.newBuilder().setId(f.getPipeId()).setBuffered(ByteString.copyFrom(s.unread()))
-                        .setCapacity(s.capacity()).build());
-            }
-        }
-        return new ArrayList<>(pipes.values());
-    }
-
-    /** The unread bytes and capacity of the pipe whose read end is {@code readFd} in the stopped process. */
-    static Snapshot peek(int hostPid, int readFd) throws IOException {
+    /**
+     * The unread bytes and capacity of the pipe an end of which is {@code fd} in the stopped
+     * process; through a write end ({@code readEnd} false) only the capacity (tee needs a read end).
+     */
+    static Snapshot peek(int hostPid, int fd, boolean readEnd) throws IOException {
+        int readFd = fd;
         int pidfd = -1, pipeEnd = -1;
         int[] copy = {-1, -1};
         try {
             pidfd = K.syscall(KernelCalls.SYS_PIDFD_OPEN, hostPid, 0, 0);
             pipeEnd = K.syscall(KernelCalls.SYS_PIDFD_GETFD, pidfd, readFd, 0);
             int size = K.fcntl(pipeEnd, KernelCalls.F_GETPIPE_SZ, 0);
+            if (!readEnd) {
+                return new Snapshot(new byte[0], size);
+            }
             int[] pending = new int[1];
             K.ioctl(pipeEnd, KernelCalls.FIONREAD, pending);
             if (pending[0] == 0) {
@@ -75,7 +62,7 @@ final class PipeContent {
             }
             return new Snapshot(out.toByteArray(), size);
         } catch (LastErrorException e) {
-            throw new IOException("reading the unread bytes of fd " + readFd + " of process " + hostPid + ": errno "
+            throw new IOException("reading the pipe at fd " + readFd + " of process " + hostPid + ": errno "
                     + e.getErrorCode(), e);
         } finally {
             for (int f : new int[] {pidfd, pipeEnd, copy[0], copy[1]}) {

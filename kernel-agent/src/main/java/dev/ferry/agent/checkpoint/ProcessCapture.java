@@ -3,49 +3,43 @@ package dev.ferry.agent.checkpoint;
 import com.google.protobuf.ByteString;
 import dev.ferry.agent.LhCgroup;
 import dev.ferry.agent.ProcFs;
-import dev.ferry.agent.linux.jna.KernelCalls;
 import dev.ferry.agent.ptrace.Registers;
-import dev.ferry.agent.ptrace.RemoteMemory;
-import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TracedThreads;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
-import dev.ferry.proto.v1.Credentials;
 import dev.ferry.proto.v1.FileDescriptor;
 import dev.ferry.proto.v1.HostFeatures;
 import dev.ferry.proto.v1.LhImage;
 import dev.ferry.proto.v1.Mapping;
-import dev.ferry.proto.v1.MmFields;
 import dev.ferry.proto.v1.PageIndex;
-import dev.ferry.proto.v1.PipeImage;
-import dev.ferry.proto.v1.ProcessImage;
-import dev.ferry.proto.v1.RlimitValue;
-import dev.ferry.proto.v1.Rseq;
-import dev.ferry.proto.v1.ThreadImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Captures a logical host whose program is one single-threaded process (besides the LH's
- * init) into a {@link CapturedLh}.
+ * Captures a logical host, every process of it (besides its init) with all their threads, into
+ * a {@link CapturedLh}.
  *
  * <p>Order, so that a refusal or failure never harms the program: (1) everything that can be
- * checked from /proc without touching the process (threads, tracer, fds, mappings) is checked
- * and refused as a list of blockers; (2) the cgroup is frozen, the process seized and
- * interrupted on a dedicated tracer thread, the cgroup thawed (the process stays in its ptrace
- * stop; with the v1 freezer the stop only arrives now); (3) registers, xstate, signal mask,
- * rseq, robust list, then injected calls (brk, tid address, signal actions, timers), /proc
- * state and pages; (4) the process is killed while stopped, left to run on, or left frozen
- * without a tracer ({@link AfterCapture}). On any failure its registers are put back and it is
- * detached and thawed.
+ * checked from /proc without touching the processes (the tree, tracers, files, mappings) is
+ * checked and refused as one list of blockers; (2) the cgroup is frozen, every thread of every
+ * process seized and interrupted on a dedicated tracer thread (frozen, no process or thread can
+ * start or end meanwhile; zombies are read, not seized), the cgroup thawed (the threads stay in
+ * their ptrace stops; with the v1 freezer the stops only arrive now); (3) each process' state
+ * ({@link ProcessStateReader}) and pages, the LH's own pipes with their unread bytes, the unread
+ * stdin; (4) the processes are killed while stopped, left to run on, or left frozen without a
+ * tracer ({@link AfterCapture}). On any failure every thread's registers are put back and they
+ * are detached and thawed.
  */
 public final class ProcessCapture {
-    private static final KernelCalls K = KernelCalls.INSTANCE;
-    /** Version of the LhImage metadata (and of the image files): 2 added private pipes and devices. */
+    /** Version of the LhImage metadata (and of the image files). */
     public static final int FORMAT_VERSION = ImageWriter.VERSION;
 
     private final ProcFs proc = ProcFs.host();
@@ -110,58 +104,92 @@ public final class ProcessCapture {
     private VmFlagsSnapshot flags;
 
     /**
-     * Refuses, without touching the program, what cannot be captured (threads, a tracer,
-     * sockets and other files, memory kinds): pre-copy asks before it sends anything. The
-     * capture at the freeze checks again.
+     * Refuses, without touching the program, what cannot be moved live (a tracer, sockets and
+     * other files, memory kinds, and yet: more than one process): pre-copy asks before it sends
+     * anything. The capture at the freeze checks again.
      */
     public void check(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
-        inspect(lhId, cgroup, true);
+        singleProcess(lhId, inspect(lhId, cgroup));
     }
 
-    private record Inspected(int hostPid, int lhPid, Path procPid, String who) {}
+    /** Pre-copy (dirty tracking, rounds, the rebuild's side) knows one process without shared memory yet. */
+    private static void singleProcess(String lhId, Inspected it) throws CaptureRefusedException {
+        if (!it.shared().objects().isEmpty()) {
+            LhProcesses.Member first = it.members().get(0);
+            throw new CaptureRefusedException(List.of("cannot migrate " + lhId + "." + first.pid() + " (" + first.name()
+                    + "): it has " + it.shared().objects().size() + " shared memory object(s) (MAP_SHARED anonymous memory or memfds),"
+                    + " which can be checkpointed, not yet moved live"));
+        }
+        if (it.members().size() > 1) {
+            LhProcesses.Member first = it.members().get(0);
+            StringBuilder all = new StringBuilder();
+            it.members().forEach(m -> all.append(all.length() == 0 ? "" : ", ").append(m.pid()).append(' ').append(m.name()));
+            throw new CaptureRefusedException(List.of("cannot migrate " + lhId + "." + first.pid() + " (" + first.name()
+                    + "): its logical host has " + it.members().size() + " processes (" + all
+                    + "); logical hosts of several processes can be checkpointed, not yet moved live"));
+        }
+    }
+
+    /** The LH's processes (parents first), each live one's fds by pid, and the LH's program. */
+    private record Inspected(List<LhProcesses.Member> members, Map<Integer, List<FileDescriptor>> fds, SharedObjects shared) {
+        List<LhProcesses.Member> live() {
+            return members.stream().filter(m -> !m.zombie()).toList();
+        }
+
+        Map<Integer, Integer> hostPids() {
+            Map<Integer, Integer> out = new HashMap<>();
+            members.forEach(m -> out.put(m.pid(), m.hostPid()));
+            return out;
+        }
+    }
 
     /**
-     * {@code full}: also the files and mappings; a pre-copy freeze skips them here (check()
-     * did them before the rounds, and the stopped process is inspected again anyway).
+     * Everything that can be judged from /proc: the tree, each process' status (tracer, main
+     * thread), the files of all of them together, each one's mappings. Refused as one list.
      */
-    private Inspected inspect(String lhId, LhCgroup cgroup, boolean full) throws CaptureRefusedException, CaptureException {
-        int hostPid = ProgramProcess.find(lhId, cgroup, proc);
-        Path procPid = Path.of("/proc", Integer.toString(hostPid));
-        ProcessStatus status;
+    private Inspected inspect(String lhId, LhCgroup cgroup) throws CaptureRefusedException, CaptureException {
+        return inspect(lhId, cgroup, false);
+    }
+
+    /** {@code seized}: the processes are stopped under this capture's tracer (so a tracer is no blocker). */
+    private Inspected inspect(String lhId, LhCgroup cgroup, boolean seized) throws CaptureRefusedException, CaptureException {
         try {
-            status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
+            List<LhProcesses.Member> members = LhProcesses.find(lhId, cgroup, proc);
+            List<String> blockers = new ArrayList<>(LhProcesses.blockers(members, lhId));
+            for (LhProcesses.Member m : members) {
+                if (m.zombie()) {
+                    continue;
+                }
+                Path procPid = Path.of("/proc", Integer.toString(m.hostPid()));
+                String who = "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")";
+                ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
+                if (status.state() == 'Z') {
+                    blockers.add(who + ": its main thread has ended while other threads run on (a zombie thread group leader cannot be rebuilt)");
+                }
+                if (status.tracerPid() != 0 && !seized) {
+                    blockers.add(who + ": it is already traced by process " + status.tracerPid());
+                }
+                if (status.state() == 'T' && !seized) {
+                    // a job-control stop cannot be carried: the rebuilt process would run on
+                    blockers.add(who + ": it is stopped by a signal (SIGSTOP or SIGTSTP); continue it first (kill -CONT, or fg)");
+                }
+            }
+            SharedObjects shared = new SharedObjects();
+            Map<Integer, List<FileDescriptor>> fds = LhFiles.inspect(members, lhId, blockers, shared);
+            for (LhProcesses.Member m : members) {
+                if (!m.zombie()) {
+                    String maps = Files.readString(Path.of("/proc", Integer.toString(m.hostPid()), "maps"));   // smaps walks page tables
+                    shared.tag(m.hostPid(), Mappings.of(VmArea.parseSmaps(maps),
+                            "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")", blockers));
+                }
+            }
+            if (!blockers.isEmpty()) {
+                throw new CaptureRefusedException(blockers);
+            }
+            return new Inspected(members, fds, shared);
         } catch (IOException e) {
-            throw new CaptureException("reading the status of " + lhId + ": " + e.getMessage(), e);
+            throw new CaptureException("inspecting " + lhId + ": " + e.getMessage(), e);
         }
-        int lhPid = status.nsPids()[status.nsPids().length - 1];
-        String who = "cannot migrate " + lhId + "." + lhPid + " (" + status.name() + ")";
-        List<String> blockers = new ArrayList<>();
-        if (status.threads() != 1) {
-            blockers.add(who + ": it has " + status.threads() + " threads (only single-threaded programs can move yet)");
-        }
-        if (status.tracerPid() != 0) {
-            blockers.add(who + ": it is already traced by process " + status.tracerPid());
-        }
-        if (status.state() == 'T') {
-            // a job-control stop cannot be carried: the rebuilt process would run on
-            blockers.add(who + ": it is stopped by a signal (SIGSTOP or SIGTSTP); continue it first (kill -CONT, or fg)");
-        }
-        if (!full && blockers.isEmpty()) {
-            return new Inspected(hostPid, lhPid, procPid, who);
-        }
-        List<FileDescriptor> fds;
-        List<VmArea> areas;
-        try {
-            fds = FdTable.inspect(procPid, who, blockers);
-            areas = VmArea.parseSmaps(Files.readString(procPid.resolve("maps")));   // enough for blockers; smaps walks page tables
-        } catch (IOException e) {
-            throw new CaptureException("inspecting " + lhId + "." + lhPid + ": " + e.getMessage(), e);
-        }
-        Mappings.of(areas, who, blockers);
-        if (!blockers.isEmpty()) {
-            throw new CaptureRefusedException(blockers);
-        }
-        return new Inspected(hostPid, lhPid, procPid, who);
     }
 
     /** Called with the finished metadata while the program is still stopped. */
@@ -172,62 +200,88 @@ public final class ProcessCapture {
     private LhImage capture(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit)
             throws CaptureRefusedException, CaptureException {
         timer.restart();
-        Inspected it = inspect(lhId, cgroup, sink != null);
-        int hostPid = it.hostPid(), lhPid = it.lhPid();
-        Path procPid = it.procPid();
-        String who = it.who();
+        Inspected first = inspect(lhId, cgroup);
+        if (flags != null) {
+            singleProcess(lhId, first);
+        }
         timer.mark("inspect");
         try (TracerThread tracer = new TracerThread("ferry-capture-" + lhId)) {
-            return tracer.call(() -> captureStopped(lhId, cgroup, hostPid, lhPid, procPid, who, after, sink, commit));
+            return tracer.call(() -> captureStopped(lhId, cgroup, after, sink, commit));
         } catch (CaptureException | CaptureRefusedException e) {
             throw e;
         } catch (Exception e) {
-            String why = Files.exists(procPid) ? e.getMessage() : "it ended during the capture";   // then the cgroup may be gone too
-            throw new CaptureException("capturing " + lhId + "." + lhPid + ": " + why, e);
+            String why = first.live().stream().allMatch(m -> Files.exists(Path.of("/proc", Integer.toString(m.hostPid()))))
+                    ? e.getMessage() : "a process ended during the capture";   // then the cgroup may be gone too
+            throw new CaptureException("capturing " + lhId + ": " + why, e);
         }
     }
 
-    private LhImage captureStopped(String lhId, LhCgroup cgroup, int hostPid, int lhPid, Path procPid, String who,
-                                   AfterCapture after, PageSink sink, Commit commit) throws Exception {
+    /** Every live process of the LH, seized thread by thread, with each thread's registers as stopped. */
+    private record Seized(LhProcesses.Member member, TracedThreads threads, List<Registers> raw) {}
+
+    private LhImage captureStopped(String lhId, LhCgroup cgroup, AfterCapture after, PageSink sink, Commit commit) throws Exception {
         cgroup.freeze();
         timer.mark("freeze");
-        Tracee tracee;
-        try {
-            tracee = Tracee.seize(hostPid, false);
-        } catch (Exception e) {
-            cgroup.thaw();
-            throw e;
-        }
-        Registers raw = null;
+        List<Seized> seized = new ArrayList<>();
         boolean done = false;
         boolean refreezing = false;
-        try (RemoteMemory memory = new RemoteMemory(hostPid)) {
-            cgroup.thaw();          // the tracee stays in its ptrace stop
-            tracee.awaitStop();
-            raw = tracee.registers();
+        boolean stopped = false;
+        try {
+            // frozen: no process or thread can start or end meanwhile
+            List<LhProcesses.Member> members = LhProcesses.find(lhId, cgroup, proc);
+            for (LhProcesses.Member m : members) {
+                if (!m.zombie()) {
+                    seized.add(new Seized(m, TracedThreads.seizeAll(m.hostPid()), new ArrayList<>()));
+                }
+            }
+            cgroup.thaw();          // the threads stay in their ptrace stops
+            for (Seized s : seized) {
+                s.threads().awaitStops();
+                for (Tracee t : s.threads().all()) {
+                    s.raw().add(t.registers());
+                }
+                if (!new HashSet<>(TracedThreads.tids(s.member().hostPid())).equals(
+                        new HashSet<>(s.threads().all().stream().map(Tracee::pid).toList()))) {
+                    throw new CaptureException("capturing " + lhId + ": a thread of " + s.member().pid()
+                            + " started or ended during the capture", null);
+                }
+            }
+            stopped = true;
             timer.mark("seize");
-            // read again now that it is stopped: files, offsets and mappings changed while it ran
+            // read again now that everything is stopped: files, offsets and mappings changed while it ran
+            Inspected it = inspect(lhId, cgroup, true);
+            if (it.members().size() != members.size()) {
+                throw new CaptureException("capturing " + lhId + ": a process started or ended during the capture", null);
+            }
             List<String> blockers = new ArrayList<>();
-            ProcessStatus status = ProcessStatus.parse(Files.readString(procPid.resolve("status")));
-            List<FileDescriptor> fds = FdTable.inspect(procPid, who, blockers);
-            List<Mapping.Builder> mappings = Mappings.of(areasWithFlags(procPid), who, blockers);
+            Map<Integer, List<Mapping.Builder>> mappings = new HashMap<>();
+            for (Seized s : seized) {
+                LhProcesses.Member m = s.member();
+                mappings.put(m.pid(), Mappings.of(areasWithFlags(Path.of("/proc", Integer.toString(m.hostPid()))),
+                        "cannot migrate " + lhId + "." + m.pid() + " (" + m.name() + ")", blockers));
+                it.shared().tag(m.hostPid(), mappings.get(m.pid()));
+            }
             if (!blockers.isEmpty()) {
                 throw new CaptureRefusedException(blockers);
             }
             timer.mark("inspect again, stopped");
-            LhImage captured = captureState(lhId, hostPid, lhPid, procPid, status, fds, mappings, tracee, raw, memory, sink);
+            LhImage captured = image(lhId, it, seized, mappings, sink);
             commit.accept(captured);
             switch (after) {
-                case KILL -> tracee.kill();   // ends on its own; see Tracee.kill
+                case KILL -> seized.forEach(s -> s.threads().kill());   // ends on its own; see Tracee.kill
                 case LEAVE_RUNNING -> {
-                    tracee.setRegisters(raw);
-                    tracee.detach();
+                    for (Seized s : seized) {
+                        putBack(s);
+                        s.threads().detach();
+                    }
                 }
                 case FREEZE -> {
-                    tracee.setRegisters(raw);
-                    raw = null;             // already put back: a failure below must not touch a detached tracee
+                    for (Seized s : seized) {
+                        putBack(s);
+                    }
+                    stopped = false;        // already put back: a failure below must not touch a detached tracee
                     refreezing = true;
-                    detachFrozen(tracee, cgroup);
+                    detachFrozen(seized, cgroup);
                 }
             }
             timer.mark(switch (after) { case KILL -> "kill"; case LEAVE_RUNNING -> "detach"; case FREEZE -> "freeze, detach"; });
@@ -236,16 +290,49 @@ public final class ProcessCapture {
         } finally {
             if (!done) {
                 try {
-                    if (raw != null) {
-                        tracee.setRegisters(raw);
+                    if (stopped) {
+                        for (Seized s : seized) {
+                            putBack(s);
+                        }
                     }
                 } finally {
-                    tracee.detach();
+                    seized.forEach(s -> s.threads().detach());
                     if (refreezing || cgroup.frozen()) {   // a freeze that timed out may have left it half-frozen
                         cgroup.thaw();
                     }
                 }
             }
+        }
+    }
+
+    /** The LH's image: every process (parents first), its pipes and shared memory, the unread stdin. */
+    private LhImage image(String lhId, Inspected it, List<Seized> seized, Map<Integer, List<Mapping.Builder>> mappings,
+                          PageSink sink) throws Exception {
+        Map<Integer, Seized> byPid = new HashMap<>();
+        seized.forEach(s -> byPid.put(s.member().pid(), s));
+        ProcessStateReader reader = new ProcessStateReader(timer);
+        LhImage.Builder image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
+                .setCapturedUnixMillis(System.currentTimeMillis());
+        for (LhProcesses.Member m : it.members()) {
+            Seized s = byPid.get(m.pid());
+            image.addProcesses(m.zombie() ? ProcessStateReader.zombie(m)
+                    : reader.read(m, s.threads(), s.raw(), it.fds().get(m.pid()), mappings.get(m.pid()), sink));
+        }
+        if (sink != null) {
+            it.shared().read(sink);
+        }
+        image.addAllSharedMemory(it.shared().objects()).setHost(hostFeatures(seized.get(0).threads().leader().xstate()))
+                .setPendingStdin(ByteString.copyFrom(LhFiles.pendingStdin(it.fds(), it.hostPids())))
+                .addAllPipes(LhFiles.pipes(it.fds(), it.hostPids()));
+        timer.mark("metadata");
+        return image.build();
+    }
+
+    /** Every thread's registers as it was stopped (injected calls put them back already; this is the safety net). */
+    private static void putBack(Seized s) throws Exception {
+        List<Tracee> all = s.threads().all();
+        for (int i = 0; i < s.raw().size(); i++) {
+            all.get(i).setRegisters(s.raw().get(i));
         }
     }
 
@@ -261,96 +348,17 @@ public final class ProcessCapture {
     }
 
     /**
-     * Leaves the stopped tracee frozen and untraced. A task in a ptrace stop counts as frozen
+     * Leaves the stopped tracees frozen and untraced. A task in a ptrace stop counts as frozen
      * for both freezers, so the cgroup freezes around it; after PTRACE_DETACH the task leaves
      * the ptrace stop only to enter the freezer before returning to user mode (cgroup2: the
      * freezer trap in the signal path; v1: it is already in TASK_FROZEN, and the detach succeeds
      * on it — measured on Linux 6.18; on thaw it resumes where it was stopped). The second
      * freeze only waits until the kernel reports the cgroup frozen again without the tracer.
      */
-    private static void detachFrozen(Tracee tracee, LhCgroup cgroup) throws IOException {
+    private static void detachFrozen(List<Seized> seized, LhCgroup cgroup) throws IOException {
         cgroup.freeze();
-        tracee.detach();
+        seized.forEach(s -> s.threads().detach());
         cgroup.freeze();
-    }
-
-    private LhImage captureState(String lhId, int hostPid, int lhPid, Path procPid, ProcessStatus status,
-                                 List<FileDescriptor> fds, List<Mapping.Builder> mappings, Tracee tracee,
-                                 Registers raw, RemoteMemory memory, PageSink sink) throws Exception {
-        byte[] xstate = tracee.xstate();
-        long sigmask = tracee.sigmask();
-        long[] rseq = tracee.rseqConfiguration();
-        long[] head = new long[1], len = new long[1];
-        K.syscall(KernelCalls.SYS_GET_ROBUST_LIST, hostPid, head, len);
-
-        Mapping.Builder vdso = mappings.stream().filter(m -> m.getSpecial() == Mapping.Special.VDSO).findFirst()
-                .orElseThrow(() -> new CaptureException("process " + hostPid + " has no [vdso] to inject system calls from", null));
-        int at = SyscallInjector.findSyscallInstruction(memory.read(vdso.getStart(), (int) (vdso.getEnd() - vdso.getStart())));
-        if (at < 0) {
-            throw new CaptureException("no syscall instruction in the vdso of " + hostPid, null);
-        }
-        InjectedState injected = InjectedState.read(tracee, new SyscallInjector(tracee, vdso.getStart() + at), memory);
-
-        ProcStat stat = ProcStat.parse(Files.readString(procPid.resolve("stat")));
-        MmFields mm = stat.mmFields().setBrk(injected.brk)
-                .setAuxv(ByteString.copyFrom(Files.readAllBytes(procPid.resolve("auxv")))).build();
-        byte[] stdin = stdinIsPipe(fds) ? PipeContent.peek(hostPid, 0).unread() : new byte[0];
-        List<PipeImage> pipes = PipeContent.privatePipes(hostPid, fds);
-        timer.mark("registers, kernel state");
-        long pageCount = sink == null ? 0 : new PageReader(hostPid, lhPid, memory).read(mappings, sink);
-        timer.mark("read pages");
-        for (Mapping.Builder m : mappings) {
-            if (!m.getPath().isEmpty() && !m.getContentCarried()) {
-                m.setFile(FileIdentities.of(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart()));
-            }
-        }
-        timer.mark("file identities");
-
-        Registers regs = new Registers(raw.toBytes());
-        boolean interrupted = regs.normaliseInterruptedSyscall();
-        ThreadImage.Builder thread = ThreadImage.newBuilder().setTid(lhPid).setRegisters(ByteString.copyFrom(regs.toBytes()))
-                .setXstate(ByteString.copyFrom(xstate)).setSigmask(sigmask).setPending(status.threadPending())
-                .setRobustList(head[0]).setRobustListLen(len[0]).setClearChildTid(injected.clearChildTid)
-                .setSyscallInterrupted(interrupted);
-        if (rseq[1] != 0) {
-            thread.setRseq(Rseq.newBuilder().setPointer(rseq[0]).setLength((int) rseq[1]).setSignature((int) rseq[2]));
-        }
-        ProcessImage.Builder p = ProcessImage.newBuilder().setPid(lhPid).setPpid(1)   // single-process LHs: the parent is the LH's init
-                .setPgid(lhPid).setExe(Files.readSymbolicLink(procPid.resolve("exe")).toString())
-                .setComm(Files.readString(procPid.resolve("comm")).strip())
-                .setCwd(Files.readSymbolicLink(procPid.resolve("cwd")).toString()).setUmask(status.umask())
-                .setNice(stat.nice()).setCredentials(credentials(status)).addAllRlimits(rlimits(hostPid)).setMm(mm)
-                .addAllFds(fds).addAllSignalActions(injected.actions).setSharedPending(status.sharedPending())
-                .addThreads(thread).addAllItimers(injected.itimers).setPageCount(pageCount);
-        for (Mapping.Builder m : mappings) {
-            p.addMappings(m);
-        }
-        LhImage image = LhImage.newBuilder().setFormatVersion(FORMAT_VERSION).setLhId(lhId)
-                .setCapturedUnixMillis(System.currentTimeMillis()).setHost(hostFeatures(xstate)).addProcesses(p)
-                .setPendingStdin(ByteString.copyFrom(stdin)).addAllPipes(pipes).build();
-        timer.mark("metadata");
-        return image;
-    }
-
-    private static boolean stdinIsPipe(List<FileDescriptor> fds) {
-        return fds.stream().anyMatch(f -> f.getFd() == 0 && f.getKind() == FileDescriptor.Kind.STDIO_PIPE);
-    }
-
-    private static Credentials credentials(ProcessStatus s) {
-        Credentials.Builder c = Credentials.newBuilder().setRuid(s.uids()[0]).setEuid(s.uids()[1]).setSuid(s.uids()[2])
-                .setRgid(s.gids()[0]).setEgid(s.gids()[1]).setSgid(s.gids()[2]);
-        s.groups().forEach(c::addGroups);
-        return c.build();
-    }
-
-    private static List<RlimitValue> rlimits(int hostPid) {
-        List<RlimitValue> out = new ArrayList<>();
-        for (int r = 0; r < 16; r++) {
-            long[] old = new long[2];
-            K.prlimit(hostPid, r, null, old);
-            out.add(RlimitValue.newBuilder().setResource(r).setSoft(old[0]).setHard(old[1]).build());
-        }
-        return out;
     }
 
     /** What a rebuilding host must match; ptrace puts XCR0 at offset 464 of NT_X86_XSTATE (the fxsave area's software bytes, as gdb reads it). */

@@ -4,16 +4,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The lines of /proc/PID/status a capture needs. */
-record ProcessStatus(String name, int threads, int tracerPid, int[] uids, int[] gids, List<Integer> groups,
-                     int umask, long threadPending, long sharedPending, int[] nsPids, char state) {
+record ProcessStatus(String name, char state, int threads, int tracerPid, int[] uids, int[] gids, List<Integer> groups,
+                     int umask, long threadPending, long sharedPending, int[] nsPids) {
 
     static ProcessStatus parse(String text) {
         String name = "";
+        char state = '?';
         int threads = 1, tracer = 0, umask = 022;
         int[] uids = new int[4], gids = new int[4], nsPids = new int[0];
         List<Integer> groups = new ArrayList<>();
         long pnd = 0, shd = 0;
-        char state = '?';
         for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
             if (colon < 0) {
@@ -39,7 +39,7 @@ record ProcessStatus(String name, int threads, int tracerPid, int[] uids, int[] 
                 default -> { }
             }
         }
-        return new ProcessStatus(name, threads, tracer, uids, gids, groups, umask, pnd, shd, nsPids, state);
+        return new ProcessStatus(name, state, threads, tracer, uids, gids, groups, umask, pnd, shd, nsPids);
     }
 
     private static int[] ints(String v) {

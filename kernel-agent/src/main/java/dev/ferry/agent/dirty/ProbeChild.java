@@ -46,15 +46,26 @@ final class ProbeChild implements AutoCloseable {
         }
     }
 
+    /**
+     * Until the child has exec'd sleep and sleeps in nanosleep: before that the dynamic loader
+     * and libc's start-up still write pages of their own, which a probe would take for pages
+     * reported without a write.
+     */
     private static void awaitExec(int pid) throws IOException {
         Path comm = Path.of("/proc", Integer.toString(pid), "comm");
+        Path syscall = Path.of("/proc", Integer.toString(pid), "syscall");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!Files.readString(comm).strip().equals("sleep")) {
+        while (!Files.readString(comm).strip().equals("sleep") || !sleeping(Files.readString(syscall))) {
             if (System.nanoTime() > deadline) {
                 throw new IOException("the probe child " + pid + " did not exec sleep");
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** /proc/PID/syscall names clock_nanosleep (230) or nanosleep (35) as the call it is blocked in. */
+    static boolean sleeping(String syscall) {
+        return syscall.startsWith("230 ") || syscall.startsWith("35 ");
     }
 
     int pid() {

@@ -17,6 +17,19 @@ public final class SyscallInjector {
         this.syscallAddress = syscallAddress;
     }
 
+    /** An injector for another thread of the same process (same address space, same instruction). */
+    public SyscallInjector forThread(Tracee thread) {
+        return new SyscallInjector(thread, syscallAddress);
+    }
+
+    Tracee tracee() {
+        return tracee;
+    }
+
+    long address() {
+        return syscallAddress;
+    }
+
     /** After the vdso moved by {@code delta} bytes. */
     public void relocate(long delta) {
         syscallAddress += delta;

@@ -4,8 +4,10 @@ package dev.ferry.agent.ptrace;
 public final class Syscalls {
     public static final int CLOSE = 3, LSEEK = 8, MMAP = 9, MPROTECT = 10, MUNMAP = 11, BRK = 12,
             RT_SIGACTION = 13, MREMAP = 25, MADVISE = 28, GETITIMER = 36, SETITIMER = 38, FCNTL = 72,
-            CHDIR = 80, UMASK = 95, SETGROUPS = 116, SETRESUID = 117, SETRESGID = 119, PRCTL = 157,
-            SET_TID_ADDRESS = 218, OPENAT = 257, SET_ROBUST_LIST = 273, DUP3 = 292, PIPE2 = 293, RSEQ = 334;
+            FTRUNCATE = 77, CHDIR = 80, UMASK = 95, SETPGID = 109, SETGROUPS = 116, SETRESUID = 117, SETRESGID = 119, SIGALTSTACK = 131, PRCTL = 157,
+            SET_TID_ADDRESS = 218, TGKILL = 234, OPENAT = 257, SET_ROBUST_LIST = 273, DUP3 = 292, PIPE2 = 293, MEMFD_CREATE = 319,
+            RSEQ = 334,
+            PIDFD_OPEN = 434, CLONE3 = 435, PIDFD_GETFD = 438;
 
     public static final long AT_FDCWD = -100;
     public static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;

@@ -44,8 +44,27 @@ public final class Tracee {
         return t;
     }
 
+    /**
+     * A thread the kernel attached to this tracer on its own (PTRACE_O_TRACECLONE): it starts
+     * in a PTRACE_EVENT_STOP that the caller awaits with {@link #awaitStop()}.
+     */
+    static Tracee adopt(int tid) {
+        return new Tracee(tid);
+    }
+
     public int pid() {
         return pid;
+    }
+
+    /** PTRACE_SETOPTIONS: replaces every option (so pass PTRACE_O_EXITKILL again when it was set). */
+    void setOptions(int options) throws TraceException {
+        call("PTRACE_SETOPTIONS", Ptrace.SETOPTIONS, 0, options);
+    }
+
+    /** PTRACE_GETEVENTMSG: for a clone event, the new thread's tid (in the tracer's pid namespace). */
+    long eventMessage() throws TraceException {
+        call("PTRACE_GETEVENTMSG", Ptrace.GETEVENTMSG, 0, Pointer.nativeValue(buffer));
+        return buffer.getLong(0);
     }
 
     /** Waits for the next ptrace stop; returns the raw wait status. Throws if the tracee ended. */
@@ -123,12 +142,22 @@ public final class Tracee {
 
     /** Executes one instruction and waits for its SIGTRAP. */
     void singleStep() throws TraceException {
-        call("PTRACE_SINGLESTEP", Ptrace.SINGLESTEP, 0, 0);
-        int status = awaitStop();
+        int status = step();
         if (stopSignal(status) != Ptrace.SIGTRAP) {
             throw new TraceException("process " + pid + " stopped with signal " + stopSignal(status)
                     + " instead of the single-step trap");
         }
+    }
+
+    /** PTRACE_SINGLESTEP, then the raw status of the next stop (which may be a ptrace event). */
+    int step() throws TraceException {
+        call("PTRACE_SINGLESTEP", Ptrace.SINGLESTEP, 0, 0);
+        return awaitStop();
+    }
+
+    /** The ptrace event of a stop (PTRACE_EVENT_CLONE, ...), 0 for a plain signal stop. */
+    static int event(int status) {
+        return status >>> 16;
     }
 
     /**

@@ -33,6 +33,8 @@ final class AddressSpaceBuilder {
     private final RemoteMemory memory;
     private final PhaseTimer timer;
     private long scratch;
+    private SharedMemoryBuilder shared;
+    private int lhPid, hostPid;
 
     AddressSpaceBuilder(SyscallInjector inject, RemoteMemory memory, PhaseTimer timer) {
         this.inject = inject;
@@ -42,6 +44,13 @@ final class AddressSpaceBuilder {
 
     long scratch() {
         return scratch;
+    }
+
+    /** Where mappings of the LH's shared memory objects get them from; this is process {@code lhPid} ({@code hostPid}). */
+    void sharedMemory(SharedMemoryBuilder shared, int lhPid, int hostPid) {
+        this.shared = shared;
+        this.lhPid = lhPid;
+        this.hostPid = hostPid;
     }
 
     SyscallInjector inject() {
@@ -172,7 +181,20 @@ final class AddressSpaceBuilder {
         long length = to - from;
         int flags = (m.getShared() ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE | (m.getGrowsDown() ? MAP_GROWSDOWN : 0);
         long got;
-        if (anonymous(m)) {
+        if (m.getShmId() != 0) {
+            if (shared == null) {
+                throw new IOException("a mapping of shared memory object " + m.getShmId() + " where none is known");
+            }
+            SharedMemoryBuilder.Fd fd = shared.fd(m.getShmId(), lhPid, hostPid, inject, this);
+            try {
+                got = inject.check("mmap shared memory " + m.getShmId(), MMAP, from, length, prot, MAP_SHARED | MAP_FIXED_NOREPLACE,
+                        fd.fd(), m.getOffset() + (from - m.getStart()));
+            } finally {
+                if (fd.temporary()) {
+                    inject.call(CLOSE, fd.fd());
+                }
+            }
+        } else if (anonymous(m)) {
             got = inject.check("mmap anonymous " + Long.toHexString(from), MMAP, from, length, prot,
                     flags | MAP_ANONYMOUS, -1, 0);
         } else {

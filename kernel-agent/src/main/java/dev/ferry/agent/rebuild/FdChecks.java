@@ -15,8 +15,9 @@ import java.util.Map;
 
 /**
  * What must hold before the open files of an image can be recreated here: reopened paths
- * still exist, devices are still the same stateless devices, and every private pipe the fds
- * name is in the image with both its ends held (else a corrupted or foreign image).
+ * still exist, devices are still the same stateless devices, and every pipe the fds name is in
+ * the image (else a corrupted or foreign image). An end of a pipe no process holds is fine: it
+ * was closed.
  */
 final class FdChecks {
     private FdChecks() {}
@@ -24,6 +25,8 @@ final class FdChecks {
     static List<String> problems(LhImage image) {
         List<String> problems = new ArrayList<>();
         Map<Integer, boolean[]> ends = new HashMap<>();
+        java.util.Set<Integer> shared = new java.util.HashSet<>();
+        image.getSharedMemoryList().forEach(m -> shared.add(m.getId()));
         for (PipeImage p : image.getPipesList()) {
             if (ends.put(p.getId(), new boolean[2]) != null) {
                 problems.add("pipe " + p.getId() + " is in the image twice");
@@ -35,17 +38,14 @@ final class FdChecks {
         }
         for (ProcessImage proc : image.getProcessesList()) {
             for (FileDescriptor f : proc.getFdsList()) {
-                String why = problem(f, ends);
+                String why = f.getKind() == FileDescriptor.Kind.SHARED_MEMORY
+                        ? (shared.contains(f.getShmId()) ? null : "names shared memory object " + f.getShmId() + ", which is not in the image")
+                        : problem(f, ends);
                 if (why != null) {
                     problems.add("fd " + f.getFd() + (image.getProcessesCount() > 1 ? " of process " + proc.getPid() : "") + ": " + why);
                 }
             }
         }
-        ends.forEach((id, held) -> {
-            if (!held[0] || !held[1]) {
-                problems.add("pipe " + id + " has no " + (held[0] ? "write" : "read") + " end in the image");
-            }
-        });
         return problems;
     }
 

@@ -4,6 +4,7 @@ import dev.ferry.agent.LhCgroup;
 import dev.ferry.agent.checkpoint.CapturedLh;
 import dev.ferry.agent.checkpoint.PhaseTimer;
 import dev.ferry.agent.ptrace.RemoteMemory;
+import dev.ferry.agent.ptrace.TracedThreads;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
 import dev.ferry.proto.v1.HostFeatures;
@@ -34,6 +35,7 @@ public final class PrecopyRebuild implements AutoCloseable {
     private final int hostPid;
     private final String lhId;
     private Tracee stub;
+    private TracedThreads threads;   // the stub, then the threads made at the finish
     private RemoteMemory memory;
     private AddressSpaceBuilder space;
     private LiveAddressSpace live;
@@ -53,6 +55,7 @@ public final class PrecopyRebuild implements AutoCloseable {
         try {
             r.tracer.call(() -> {
                 r.stub = Tracee.seize(stubHostPid, true);
+                r.threads = new TracedThreads(r.stub);
                 r.memory = new RemoteMemory(stubHostPid);
                 r.stub.awaitStop();
                 ProcessRebuild.StubControl control = ProcessRebuild.takeOver(r.stub, stubHostPid, source, r.memory);
@@ -116,7 +119,7 @@ public final class PrecopyRebuild implements AutoCloseable {
         ProcessRebuild.verify(new CapturedLh(image, List.of()), null);
         step("finishing", () -> {
             live.finalProtections();
-            ProcessRebuild.finishState(stub, space.inject(), memory, space, hostPid, image.getProcesses(0), image.getPipesList(),
+            ProcessRebuild.finishState(threads, space.inject(), memory, space, hostPid, image.getProcesses(0), image.getPipesList(),
                     freezeIn, PhaseTimer.none());
             finished = true;
         });
@@ -154,8 +157,8 @@ public final class PrecopyRebuild implements AutoCloseable {
         if (!finished) {
             try {
                 tracer.call(() -> {
-                    if (stub != null) {
-                        stub.killAndReap();
+                    if (threads != null) {
+                        threads.killAndReap();
                     }
                     return null;
                 });

@@ -12,6 +12,7 @@ import dev.ferry.agent.linux.jna.KernelCalls;
 import dev.ferry.agent.ptrace.Registers;
 import dev.ferry.agent.ptrace.RemoteMemory;
 import dev.ferry.agent.ptrace.SyscallInjector;
+import dev.ferry.agent.ptrace.TracedThreads;
 import dev.ferry.agent.ptrace.Tracee;
 import dev.ferry.agent.ptrace.TracerThread;
 import dev.ferry.proto.v1.HostFeatures;
@@ -25,12 +26,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Rebuilds a captured single-threaded process inside a restore stub (ferry-init --restore):
- * seizes the stub (with PTRACE_O_EXITKILL, so a failure or a dead tracer never leaves a
- * half-built process running), drops its rseq registration, rebuilds the address space and
- * kernel state, sets signal mask, registers and xstate, re-raises pending signals, detaches
+ * Rebuilds the captured processes of an LH inside their restore stubs (ferry-init --restore,
+ * --restore-tree), each by a {@link StubProcess}: seized with PTRACE_O_EXITKILL (a failure or a
+ * dead tracer never leaves a half-built process running), its address space and kernel state
+ * rebuilt, its other threads created at their old tids ({@link ThreadBuilder}), the files the
+ * processes shared made once ({@link LhFileBuilder}), process groups rejoined, every thread's
+ * signal mask, registers and xstate set, pending signals raised; then all are detached together
  * (optionally into a frozen cgroup).
  */
 public final class ProcessRebuild {
@@ -69,67 +73,126 @@ public final class ProcessRebuild {
         if (!image.getHost().getArch().equals("x86_64")) {
             throw new RebuildException("image is for " + image.getHost().getArch() + ", this host is x86_64");
         }
-        if (image.getProcessesCount() != 1 || image.getProcesses(0).getThreadsCount() != 1) {
-            throw new RebuildException("only single-process, single-threaded images can be rebuilt yet");
+        if (image.getProcessesCount() == 0 || image.getProcesses(0).getZombie() || image.getProcesses(0).getPpid() != 1) {
+            throw new RebuildException("the image of " + image.getLhId() + " does not start with its program");
         }
         List<String> problems = new ArrayList<>();
-        ProcessImage p = image.getProcesses(0);
-        for (Mapping m : p.getMappingsList()) {
-            if (!m.getPath().isEmpty() && m.hasFile() && !m.getContentCarried()) {
-                String why = FileIdentities.mismatch(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart(), m.getFile());
-                if (why != null) {
-                    problems.add(why);
+        for (ProcessImage p : image.getProcessesList()) {
+            if (!p.getZombie() && p.getThreadsCount() == 0) {
+                problems.add("process " + p.getPid() + " has no threads");
+            }
+            for (Mapping m : p.getMappingsList()) {
+                if (!m.getPath().isEmpty() && m.hasFile() && !m.getContentCarried() && m.getShmId() == 0) {
+                    String why = FileIdentities.mismatch(Path.of(m.getPath()), m.getOffset(), m.getEnd() - m.getStart(), m.getFile());
+                    if (why != null) {
+                        problems.add(why);
+                    }
                 }
             }
         }
         problems.addAll(FdChecks.problems(image));
         if (!problems.isEmpty()) {
-            throw new RebuildException("cannot rebuild " + image.getLhId() + "." + p.getPid() + ": " + String.join("; ", problems));
+            throw new RebuildException("cannot rebuild " + image.getLhId() + "." + image.getProcesses(0).getPid() + ": "
+                    + String.join("; ", problems));
         }
     }
 
     /** Rebuilds {@code captured}'s process in the stub whose host pid is {@code stubHostPid}, then lets it run. */
     public void rebuild(int stubHostPid, CapturedLh captured) throws RebuildException {
-        rebuild(stubHostPid, captured, null);
+        rebuild(Map.of(captured.image().getProcesses(0).getPid(), stubHostPid), captured, null);
     }
 
     /**
-     * As {@link #rebuild(int, CapturedLh)}, but when {@code freezeIn} is given (the stub's LH
-     * cgroup) the rebuilt process does not run: the cgroup is frozen while the process is still
-     * in its ptrace stop, and only then detached, so it returns frozen and untraced without
-     * having executed one instruction of its own. The caller thaws or kills the cgroup.
+     * Rebuilds every process of {@code captured} in its stub ({@code hostPids}: the stubs' host
+     * pids by pid in the LH, from {@code ferry-init --restore-tree}). When {@code freezeIn} is
+     * given (the stubs' LH cgroup) the rebuilt processes do not run: the cgroup is frozen while
+     * they are still in their ptrace stops, and only then are they detached, so they come back
+     * frozen and untraced without having executed one instruction of their own. The caller
+     * thaws or kills the cgroup.
      */
-    public void rebuild(int stubHostPid, CapturedLh captured, LhCgroup freezeIn) throws RebuildException {
+    public void rebuild(Map<Integer, Integer> hostPids, CapturedLh captured, LhCgroup freezeIn) throws RebuildException {
         verify(captured, null);
-        ProcessImage p = captured.image().getProcesses(0);
         try (TracerThread tracer = new TracerThread("ferry-rebuild-" + captured.image().getLhId())) {
             tracer.call(() -> {
-                rebuildTraced(stubHostPid, captured.image().getHost(), p, captured, freezeIn);
+                rebuildTraced(hostPids, captured, freezeIn);
                 return null;
             });
         } catch (RebuildException e) {
             throw e;
         } catch (Exception e) {
-            throw new RebuildException("rebuilding " + captured.image().getLhId() + "." + p.getPid() + ": " + e.getMessage(), e);
+            throw new RebuildException("rebuilding " + captured.image().getLhId() + ": " + e.getMessage(), e);
         }
     }
 
-    private void rebuildTraced(int hostPid, HostFeatures host, ProcessImage p, CapturedLh captured, LhCgroup freezeIn)
-            throws Exception {
-        Tracee stub = Tracee.seize(hostPid, true);
+    /**
+     * The processes step by step, each step for all of them before the next: memory; kernel
+     * state and files (a file shared with a process made earlier is taken from it); the pipes'
+     * parked ends closed; process groups joined (every leader exists now); credentials and
+     * registers; then all let go at once.
+     */
+    private void rebuildTraced(Map<Integer, Integer> hostPids, CapturedLh captured, LhCgroup freezeIn) throws Exception {
+        LhImage image = captured.image();
+        List<StubProcess> stubs = new ArrayList<>();
+        List<TracedThreads> seized = new ArrayList<>();
+        int park = 64;
+        for (ProcessImage p : image.getProcessesList()) {
+            for (var f : p.getFdsList()) {
+                park = Math.max(park, f.getFd() + 16);
+            }
+        }
+        SharedMemoryBuilder shared = new SharedMemoryBuilder(image.getSharedMemoryList(), captured.pages(), park);
         boolean done = false;
-        try (RemoteMemory memory = new RemoteMemory(hostPid)) {
-            stub.awaitStop();
-            StubControl control = takeOver(stub, hostPid, host, memory);
-            timer.mark("seize stub");
-            AddressSpaceBuilder space = new AddressSpaceBuilder(control.inject(), memory, timer);
-            space.build(control.areas(), p, captured.pages());
-            finishState(stub, control.inject(), memory, space, hostPid, p, captured.image().getPipesList(), freezeIn, timer);
+        try {
+            for (ProcessImage p : image.getProcessesList()) {
+                if (p.getZombie()) {
+                    continue;
+                }
+                Integer host = hostPids.get(p.getPid());
+                if (host == null) {
+                    throw new RebuildException("no restore stub for process " + p.getPid() + " of " + image.getLhId());
+                }
+                StubProcess s = StubProcess.seize(p, host, image.getHost(), timer, seized::add);
+                stubs.add(s);
+                s.memory(captured.pages(), shared);
+            }
+            LhFileBuilder files = new LhFileBuilder(image.getPipesList(), shared);
+            for (StubProcess s : stubs) {
+                s.kernelState(files);
+            }
+            files.closeParked();
+            shared.closeParked();
+            for (StubProcess s : stubs) {
+                s.joinGroup();
+            }
+            for (StubProcess s : stubs) {
+                s.finish();
+            }
+            letGo(seized, freezeIn, timer);
             done = true;
         } finally {
             if (!done) {
-                stub.killAndReap();
+                for (int i = seized.size() - 1; i >= 0; i--) {
+                    seized.get(i).killAndReap();
+                }
             }
+            for (StubProcess s : stubs) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * Detaches every thread, into the frozen cgroup when {@code freezeIn} is given: a
+     * ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer.
+     */
+    private static void letGo(List<TracedThreads> all, LhCgroup freezeIn, PhaseTimer timer) throws java.io.IOException {
+        if (freezeIn != null) {
+            freezeIn.freeze();
+            all.forEach(TracedThreads::detach);
+            freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
+            timer.mark("freeze, detach");
+        } else {
+            all.forEach(TracedThreads::detach);
         }
     }
 
@@ -161,37 +224,19 @@ public final class ProcessRebuild {
     }
 
     /**
-     * After the address space: rlimits, nice, kernel state, signal mask, registers, xstate,
-     * pending signals; then the stub is let go, into its frozen cgroup when {@code freezeIn} is
-     * given (it has not run one instruction of its own then).
+     * After the address space of a single process (pre-copy): its kernel state, files, threads,
+     * credentials and registers; then it is let go, into the frozen cgroup when {@code freezeIn}
+     * is given. {@code threads} holds the stub (the leader) and receives the threads created
+     * here, so that the caller can kill them all on failure.
      */
-    static void finishState(Tracee stub, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space, int hostPid,
-                            ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
-        ThreadImage t = p.getThreads(0);
-        for (RlimitValue r : p.getRlimitsList()) {
-            K.prlimit(hostPid, r.getResource(), new long[] {r.getSoft(), r.getHard()}, null);
-        }
-        K.setpriority(KernelCalls.PRIO_PROCESS, hostPid, p.getNice());
-        new KernelStateWriter(stub, inject, memory, space, hostPid).write(p, pipes);
-        inject.check("munmap scratch", MUNMAP, space.scratch(), AddressSpaceBuilder.PAGE);
-        stub.setSigmask(t.getSigmask());
-        stub.setRegisters(new Registers(t.getRegisters().toByteArray()));
-        stub.setXstate(t.getXstate().toByteArray());
-        long pending = t.getPending() | p.getSharedPending();
-        for (int sig = 1; sig <= 64; sig++) {
-            if ((pending & (1L << (sig - 1))) != 0) {
-                K.kill(hostPid, sig);   // stays pending until the program takes it
-            }
-        }
-        timer.mark("kernel state, registers");
-        if (freezeIn != null) {
-            // a ptrace-stopped task counts as frozen, and leaves the stop straight into the freezer
-            freezeIn.freeze();
-            stub.detach();
-            freezeIn.freeze();   // waits until the kernel reports it frozen without the tracer
-            timer.mark("freeze, detach");
-        } else {
-            stub.detach();
-        }
+    static void finishState(TracedThreads threads, SyscallInjector inject, RemoteMemory memory, AddressSpaceBuilder space,
+                            int hostPid, ProcessImage p, List<PipeImage> pipes, LhCgroup freezeIn, PhaseTimer timer) throws Exception {
+        StubProcess s = new StubProcess(p, hostPid, threads, memory, inject, space, List.of(), timer);
+        LhFileBuilder files = new LhFileBuilder(pipes, null);
+        s.kernelState(files);
+        files.closeParked();
+        s.joinGroup();
+        s.finish();
+        letGo(List.of(threads), freezeIn, timer);
     }
 }

@@ -98,6 +98,25 @@ class PageRoundsTest {
         }
     }
 
+    /**
+     * The rounds read /proc/PID/maps, which shows no VmFlags, while the capture at the freeze
+     * has them: both must still say the stack grows down, or the destination, comparing the
+     * layouts, would map the stack afresh at the freeze and lose the stack pages of earlier rounds.
+     */
+    @org.junit.jupiter.api.Test
+    void theRoundsLayoutsSayTheStackGrowsDownAsTheCaptureDoes() throws Exception {
+        try (DirtierProgram program = DirtierProgram.start(16); PageRounds rounds = new PageRounds(program.pid, program.pid)) {
+            List<dev.ferry.proto.v1.Mapping> first = rounds.firstTo(new MemoryPageSink());
+            List<dev.ferry.proto.v1.Mapping> later = rounds.dirtyTo(List.of(), new MemoryPageSink());
+            for (List<dev.ferry.proto.v1.Mapping> layout : List.of(first, later)) {
+                assertTrue(layout.stream().filter(m -> m.getSpecial() == dev.ferry.proto.v1.Mapping.Special.STACK)
+                        .allMatch(dev.ferry.proto.v1.Mapping::getGrowsDown), layout.toString());
+                assertEquals(1, layout.stream().filter(dev.ferry.proto.v1.Mapping::getGrowsDown).count());
+            }
+            assertEquals("bye ok exit 0", program.quit());
+        }
+    }
+
     /** Keeps the program writing 4 random arena pages (16 KiB) about every millisecond until stopped. */
     private static final class Dirtying {
         final Thread thread;

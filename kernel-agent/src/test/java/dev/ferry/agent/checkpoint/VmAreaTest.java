@@ -31,12 +31,14 @@ class VmAreaTest {
     }
 
     @Test
-    void sharedAnonymousMemoryIsABlocker() {
+    void sharedAnonymousMemoryIsASharedMemoryObjectAndSysvIsABlocker() {
         List<String> blockers = new java.util.ArrayList<>();
-        var mappings = Mappings.of(VmArea.parseSmaps(SMAPS), "cannot migrate 7.2 (ticker)", blockers);
-        assertEquals(2, mappings.size());
-        assertEquals(List.of("cannot migrate 7.2 (ticker): memory 7f0000000000-7f0000001000 is shared anonymous memory, which cannot be carried yet"),
-                blockers);
+        var mappings = Mappings.of(VmArea.parseSmaps(SMAPS + "7f0000002000-7f0000003000 rw-s 00000000 00:01 32789 /SYSV00000000 (deleted)\n"),
+                "cannot migrate 7.2 (ticker)", blockers);
+        assertEquals(3, mappings.size());
+        assertTrue(Mappings.sharedMemory(VmArea.parseSmaps(SMAPS).get(2)));
+        assertEquals(List.of("cannot migrate 7.2 (ticker): memory 7f0000002000-7f0000003000 is SysV shared memory (shmid 32789),"
+                + " which cannot be carried yet"), blockers);
     }
 
     @Test

@@ -242,6 +242,7 @@ public final class MigrationSource {
             DirtyPages last = tracker.collect();
             timer.mark("collect");
             LhImage state = new ProcessCapture(timer).captureState(lh.id(), lh.launched().cgroup(), AfterCapture.FREEZE, flags);
+            pages.growsDownAsCaptured(state.getProcesses(0).getMappingsList());   // the layout the destination applies
             lh.awaitOutputDrained(5_000);
             timer.mark("drain output");
             rounds.send(LhTransfer.newBuilder().setFinal(PrecopyFinal.newBuilder().setHeader(header(lh, written)).setImage(state)).build());

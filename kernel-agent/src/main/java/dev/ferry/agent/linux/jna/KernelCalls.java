@@ -39,6 +39,9 @@ public interface KernelCalls extends Library {
 
     int pipe2(int[] fds, int flags) throws LastErrorException;
 
+    /** kcmp(pid1, pid2, type, idx1, idx2) through syscall(2): 0 when the two objects are the same. */
+    long syscall(long number, int pid1, int pid2, int type, long idx1, long idx2) throws LastErrorException;
+
     /** tee(2): duplicates up to {@code len} bytes of one pipe into another without consuming them. */
     long tee(int fdIn, int fdOut, long len, int flags) throws LastErrorException;
 
@@ -52,7 +55,7 @@ public interface KernelCalls extends Library {
 
     int close(int fd) throws LastErrorException;
 
-    int SYS_GET_ROBUST_LIST = 274;
+    int SYS_GET_ROBUST_LIST = 274, SYS_TGKILL = 234;
     int SYS_PIDFD_OPEN = 434, SYS_PIDFD_GETFD = 438;
     int FIONREAD = 0x541B, F_GETPIPE_SZ = 1032, F_SETPIPE_SZ = 1031, O_CLOEXEC = 02000000, SPLICE_F_NONBLOCK = 2;
     int PRIO_PROCESS = 0;
